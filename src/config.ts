@@ -1,0 +1,251 @@
+// One schema for every option. Each option has a default and a one-line reason; its command-line
+// flag (--kebab-case) and environment variable (HERALD_SNAKE_CASE) are derived from its name so the
+// three sources can never drift apart. Precedence: flags > environment > config file > defaults.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  return v;
+}, z.boolean());
+const list = z.preprocess(
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v,
+  z.array(z.string()),
+);
+const jsonOf = <T extends z.ZodTypeAny>(inner: T) =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v; // let the inner schema report "expected object, received string"
+    }
+  }, inner);
+
+/** Per channel-name-prefix overrides, e.g. {"news:": {"historySize": 1000}}. */
+const channelOptions = z.object({
+  historySize: nonNegativeInt.optional(),
+  historyTtl: nonNegativeInt.optional(),
+  allowClientPublish: bool.optional(),
+  joinLeave: bool.optional(),
+});
+export type ChannelOptionsOverride = z.infer<typeof channelOptions>;
+
+interface OptionSpec<T extends z.ZodTypeAny = z.ZodTypeAny> {
+  schema: T;
+  default: z.infer<T>;
+  describe: string;
+  /** Never print the value (secrets). */
+  secret?: boolean;
+}
+const opt = <T extends z.ZodTypeAny>(schema: T, dflt: z.infer<T>, describe: string, secret = false) =>
+  ({ schema, default: dflt, describe, secret }) as OptionSpec<T>;
+
+export const optionSpecs = {
+  // server
+  port: opt(port, 8080, 'TCP port for HTTP, WebSocket, SSE and polling (0 picks a free port).'),
+  host: opt(z.string().min(1), '0.0.0.0', 'Interface to listen on; 0.0.0.0 is every IPv4 interface.'),
+  logLevel: opt(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    'info',
+    'Log level: fatal, error, warn, info, debug, trace or silent.',
+  ),
+  logPretty: opt(
+    z.enum(['auto', 'true', 'false']),
+    'auto',
+    'Human-readable logs: auto = when stdout is a terminal.',
+  ),
+  allowedOrigins: opt(
+    list,
+    [],
+    'Origins allowed by CORS and for WebSocket upgrades, comma-separated; empty allows every origin.',
+  ),
+  shutdownTimeout: opt(
+    positiveInt,
+    10000,
+    'Milliseconds to wait for connections to close on SIGINT/SIGTERM before exiting anyway.',
+  ),
+
+  // WebSocket limits
+  maxMessageSize: opt(
+    positiveInt,
+    65536,
+    'Largest WebSocket message accepted, in bytes; larger ones close the connection with 1009.',
+  ),
+  heartbeatInterval: opt(
+    positiveInt,
+    30000,
+    'Milliseconds between WebSocket pings on /echo and /chat; a peer that misses one is dropped.',
+  ),
+  maxBufferedBytes: opt(
+    positiveInt,
+    4 * 1024 * 1024,
+    'Bytes queued to one slow WebSocket/SSE client before it is disconnected (1008 / slow consumer).',
+  ),
+
+  // channel model
+  engine: opt(z.enum(['memory', 'redis']), 'memory', 'Where channel state lives: memory (one node) or redis.'),
+  redisUrl: opt(z.string().min(1), 'redis://127.0.0.1:6379', 'Redis server used by the redis engine.'),
+  redisPrefix: opt(z.string(), 'herald', 'Prefix for every Redis key and Pub/Sub channel Herald uses.'),
+  historySize: opt(nonNegativeInt, 100, 'Publications kept per channel for recovery and polling (0 = none).'),
+  historyTtl: opt(nonNegativeInt, 300, 'Seconds a publication stays in history (0 = no age limit).'),
+  channelOptions: opt(
+    jsonOf(z.record(z.string(), channelOptions)),
+    {},
+    'Per channel-name-prefix overrides as JSON, e.g. {"news:":{"historySize":1000}}.',
+  ),
+  maxChannelNameLength: opt(positiveInt, 255, 'Longest channel name accepted, in bytes.'),
+  presenceTtl: opt(
+    positiveInt,
+    60,
+    'Seconds a presence entry lives without refresh (so a crashed node’s clients disappear).',
+  ),
+
+  // HTTP doors
+  apiKey: opt(
+    z.string(),
+    '',
+    'Key for the server API (/api/*); empty = the API answers loopback clients only.',
+    true,
+  ),
+  maxRequestBody: opt(positiveInt, 1024 * 1024, 'Largest HTTP request body accepted, in bytes.'),
+  maxChannelsPerRequest: opt(positiveInt, 64, 'Most channels one SSE stream or poll may name.'),
+  sseHeartbeat: opt(positiveInt, 15, 'Seconds between SSE comment heartbeats.'),
+  sseRetry: opt(positiveInt, 2000, 'Milliseconds a browser waits before reconnecting an SSE stream.'),
+  pollTimeout: opt(nonNegativeInt, 25, 'Seconds a long poll is held by default when it names no timeout.'),
+  pollMaxTimeout: opt(positiveInt, 55, 'Longest long-poll hold a client may ask for, in seconds.'),
+
+  // WebSocket channel protocol (Centrifugo-compatible)
+  clientPing: opt(positiveInt, 25, 'Seconds between server pings on /connection/websocket.'),
+  clientPongTimeout: opt(positiveInt, 10, 'Seconds a client has to answer a ping before it is closed.'),
+  clientConnectTimeout: opt(positiveInt, 10, 'Seconds a WebSocket client has to send connect.'),
+  allowClientPublish: opt(bool, true, 'Whether clients may publish to channels (overridable per prefix).'),
+  maxChannelsPerClient: opt(positiveInt, 128, 'Most channels one client connection may subscribe to.'),
+  tokenHmacSecret: opt(
+    z.string(),
+    '',
+    'HMAC secret for connection JWTs; empty = anonymous connections allowed without a token.',
+    true,
+  ),
+
+  // MQTT
+  mqttPort: opt(port, 1883, 'TCP port for MQTT (0 turns MQTT over TCP off).'),
+  mqttHost: opt(z.string().min(1), '0.0.0.0', 'Interface the MQTT listener binds to.'),
+  mqttAllowAnonymous: opt(bool, true, 'Accept MQTT clients without username/password.'),
+  mqttUsers: opt(
+    jsonOf(z.record(z.string(), z.string())),
+    {},
+    'MQTT credentials as JSON {"user":"password"}; used when anonymous access is off.',
+    true,
+  ),
+  mqttMaxPayload: opt(positiveInt, 65536, 'Largest MQTT payload accepted, in bytes.'),
+
+  // cluster
+  workers: opt(positiveInt, 1, 'Processes to run (node:cluster); more than 1 needs the redis engine.'),
+  nodeName: opt(z.string(), '', 'Name of this node in cluster info; empty = hostname:pid.'),
+};
+
+type Specs = typeof optionSpecs;
+export type Config = { [K in keyof Specs]: z.infer<Specs[K]['schema']> };
+export type ConfigInput = Partial<Config>;
+export type OptionName = keyof Specs;
+
+export const optionNames = Object.keys(optionSpecs) as OptionName[];
+export const flagName = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+export const envName = (name: string) => `HERALD_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+export class ConfigError extends Error {
+  readonly code = 'HERALD_CONFIG_INVALID';
+}
+
+/** Raw (unvalidated) values from a config file, environment and flags, before the schema runs. */
+export interface ConfigSources {
+  file?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  flags?: Record<string, unknown>;
+}
+
+/** Validates and merges the sources. Throws ConfigError naming every bad option. */
+export function resolveConfig(sources: ConfigSources = {}): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const known = new Set<string>(optionNames);
+  for (const key of Object.keys(sources.file ?? {})) {
+    if (!known.has(key)) problems.push(`config file: unknown option "${key}"`);
+  }
+  for (const key of Object.keys(sources.flags ?? {})) {
+    if (!known.has(key)) problems.push(`unknown flag ${flagName(key)}`);
+  }
+  for (const name of optionNames) {
+    const spec = optionSpecs[name] as OptionSpec;
+    let raw: unknown;
+    let from: string;
+    if (sources.flags && sources.flags[name] !== undefined) {
+      raw = sources.flags[name];
+      from = flagName(name);
+    } else if (sources.env && sources.env[envName(name)] !== undefined) {
+      raw = sources.env[envName(name)];
+      from = envName(name);
+    } else if (sources.file && sources.file[name] !== undefined) {
+      raw = sources.file[name];
+      from = `config file "${name}"`;
+    } else {
+      out[name] = spec.default;
+      continue;
+    }
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) out[name] = parsed.data;
+    else {
+      const shown = spec.secret ? '(hidden)' : JSON.stringify(raw);
+      problems.push(`${from}: ${shown} is invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return out as Config;
+}
+
+/** Options given in code (createHerald) are treated like flags: they win over env and file. */
+export function configFrom(input: ConfigInput = {}, env: NodeJS.ProcessEnv = {}): Config {
+  return resolveConfig({ flags: input as Record<string, unknown>, env });
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const value = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new Error('expected a JSON object');
+    }
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid: ${(err as Error).message}`);
+  }
+}
+
+/** `herald serve --help` text, generated from the schema. */
+export function describeOptions(): string {
+  return optionNames
+    .map((name) => {
+      const spec = optionSpecs[name] as OptionSpec;
+      const dflt = spec.secret ? '' : ` (default ${JSON.stringify(spec.default)})`;
+      return `  ${flagName(name).padEnd(28)} ${envName(name).padEnd(32)} ${spec.describe}${dflt}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,73 @@
+// The Engine owns channel state that must be shared by every node: offsets, history, presence, and
+// the bus that carries publications to the nodes that have subscribers. The hub talks to it only
+// through this interface; the memory engine is the embedded default, redis the clustered one.
+import type {
+  ClientInfo,
+  HistoryQuery,
+  HistoryResult,
+  PresenceStats,
+  Publication,
+  PublishRequest,
+} from '../hub/types.js';
+
+export interface StreamLimits {
+  /** Publications kept; 0 = keep none (the offset still advances). */
+  historySize: number;
+  /** Seconds a publication is kept; 0 = no age limit. */
+  historyTtl: number;
+}
+
+/** Where the engine delivers what arrives for channels this node subscribed to. */
+export interface EngineSink {
+  onPublication(pub: Publication): void;
+  onJoin(channel: string, info: ClientInfo): void;
+  onLeave(channel: string, info: ClientInfo): void;
+  /**
+   * The engine may have missed deliveries (e.g. its bus reconnected): subscribers of the listed
+   * channels (all when undefined) must re-synchronise from history.
+   */
+  onResync?(channels?: string[]): void;
+}
+
+export interface NodeInfo {
+  name: string;
+  /** Connections and subscriptions on that node, as last reported. */
+  numClients: number;
+  numSubscriptions: number;
+  numChannels: number;
+  uptime: number;
+}
+
+export interface Engine {
+  readonly name: string;
+  start(sink: EngineSink): Promise<void>;
+  close(): Promise<void>;
+
+  /** Assigns the next offset, appends to history (trimmed by limits) and delivers to every node. */
+  publish(channel: string, req: PublishRequest, limits: StreamLimits): Promise<Publication>;
+  /** Sends join/leave events to every node's subscribers of the channel. */
+  publishJoin(channel: string, info: ClientInfo): Promise<void>;
+  publishLeave(channel: string, info: ClientInfo): Promise<void>;
+
+  /** This node wants (or no longer wants) live publications of these channels. */
+  subscribe(channels: string[]): Promise<void>;
+  unsubscribe(channels: string[]): Promise<void>;
+
+  /**
+   * Publications after `since` (or the newest ones), oldest first unless reverse, and the stream's
+   * current position. An unknown channel has position {offset: 0, epoch: <its new epoch>}.
+   */
+  history(channel: string, query: HistoryQuery, limits: StreamLimits): Promise<HistoryResult>;
+  /** Forgets the channel's publications; the offset sequence and epoch stay. */
+  removeHistory(channel: string): Promise<void>;
+
+  addPresence(channel: string, info: ClientInfo, ttlSeconds: number): Promise<void>;
+  removePresence(channel: string, clientId: string): Promise<void>;
+  presence(channel: string): Promise<Record<string, ClientInfo>>;
+  presenceStats(channel: string): Promise<PresenceStats>;
+
+  /** Channels with at least one subscriber anywhere in the cluster. */
+  channels(): Promise<string[]>;
+  /** Tells the other nodes how this one is doing, and lists the nodes alive. */
+  reportNode(info: NodeInfo): Promise<NodeInfo[]>;
+}

@@ -1,0 +1,37 @@
+// Channel names are validated in one place. A channel is also an MQTT topic: `/` separates levels,
+// and `+` / `#` are wildcards, so they are never part of a channel name.
+import { HeraldError } from '../errors.js';
+
+export const DEFAULT_MAX_CHANNEL_LENGTH = 255;
+
+// Control characters (C0, DEL, C1) and the MQTT wildcards.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f+#]/;
+
+/** Returns a reason the name is not a valid channel, or undefined when it is. */
+export function channelNameProblem(name: unknown, maxLength = DEFAULT_MAX_CHANNEL_LENGTH): string | undefined {
+  if (typeof name !== 'string' || name.length === 0) return 'channel name must be a non-empty string';
+  if (Buffer.byteLength(name) > maxLength) return `channel name longer than ${maxLength} bytes`;
+  if (FORBIDDEN.test(name)) return 'channel name contains a wildcard (+ #) or a control character';
+  // `$` topics are the broker's own ($SYS); web doors never see or write them.
+  if (name.startsWith('$')) return 'channel names starting with $ are reserved';
+  return undefined;
+}
+
+export function assertChannelName(name: unknown, maxLength?: number): asserts name is string {
+  const problem = channelNameProblem(name, maxLength);
+  if (problem) throw new HeraldError('BAD_REQUEST', problem);
+}
+
+/** MQTT-style match of a channel against a subscription filter with `+` and `#`. */
+export function matchesFilter(filter: string, channel: string): boolean {
+  if (filter === '#') return !channel.startsWith('$');
+  const f = filter.split('/');
+  const c = channel.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return i < c.length || i === c.length;
+    if (i >= c.length) return false;
+    if (f[i] !== '+' && f[i] !== c[i]) return false;
+  }
+  return f.length === c.length;
+}

@@ -1,0 +1,142 @@
+// The composition root: builds the engine, the hub, the HTTP server and every door, and owns start
+// and graceful stop. Nothing else wires things together.
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { type Config, type ConfigInput, configFrom } from './config.js';
+import type { Engine } from './engine/engine.js';
+import { MemoryEngine } from './engine/memory.js';
+import { HeraldError } from './errors.js';
+import { Hub } from './hub/hub.js';
+import { createLogger } from './logger.js';
+import type { Door, DoorContext } from './transports/door.js';
+import { httpBasicsDoor } from './transports/http-basics.js';
+import { originChecker, UpgradeRouter } from './transports/upgrade.js';
+import { chatDoor } from './transports/ws/chat.js';
+import { echoDoor } from './transports/ws/echo.js';
+
+/** Every door, in registration order. A new door is one line here. */
+export const doors: Door[] = [httpBasicsDoor, echoDoor, chatDoor];
+
+export interface HeraldOptions {
+  logger?: Logger;
+  /** Use this engine instead of building one from config (tests, embedding). */
+  engine?: Engine;
+}
+
+export class Herald {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly hub: Hub;
+  readonly app: FastifyInstance;
+  readonly upgrades: UpgradeRouter;
+  private readonly shutdownHooks: (() => Promise<void> | void)[] = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(config: Config, options: HeraldOptions = {}) {
+    this.config = config;
+    this.log = options.logger ?? createLogger(config);
+    const engine = options.engine ?? createEngine(config);
+    this.hub = new Hub(
+      engine,
+      {
+        historySize: config.historySize,
+        historyTtl: config.historyTtl,
+        allowClientPublish: config.allowClientPublish,
+        channelOptions: config.channelOptions,
+        presenceTtl: config.presenceTtl,
+        maxChannelNameLength: config.maxChannelNameLength,
+        nodeName: config.nodeName || `${hostname()}:${process.pid}`,
+      },
+      this.log,
+    );
+    this.app = Fastify({
+      loggerInstance: this.log.child({ component: 'http' }) as FastifyBaseLogger,
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: config.maxRequestBody,
+      // Held polls and SSE streams must not keep a shutdown waiting forever.
+      forceCloseConnections: true,
+    });
+    const allowed = originChecker(config.allowedOrigins);
+    this.upgrades = new UpgradeRouter(allowed);
+  }
+
+  /** Registers the doors, starts the engine and listens. Resolves once connections are accepted. */
+  async start(): Promise<void> {
+    const { app, config } = this;
+    await app.register(cors, {
+      origin: config.allowedOrigins.length === 0 ? true : config.allowedOrigins,
+      credentials: true,
+    });
+    app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+      const status = err.statusCode ?? 500;
+      const e =
+        err instanceof HeraldError
+          ? err
+          : status === 413
+            ? new HeraldError('PAYLOAD_TOO_LARGE')
+            : status < 500
+              ? new HeraldError('BAD_REQUEST', err.message)
+              : new HeraldError('INTERNAL');
+      if (e.kind === 'INTERNAL') this.log.error({ err }, 'request failed');
+      reply.code(e.status).send({ error: e.toJSON() });
+    });
+    app.setNotFoundHandler((req, reply) => {
+      reply.code(404).send({ error: new HeraldError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`).toJSON() });
+    });
+    const ctx: DoorContext = {
+      app,
+      hub: this.hub,
+      config,
+      log: this.log,
+      upgrades: this.upgrades,
+      onShutdown: (fn) => this.shutdownHooks.push(fn),
+    };
+    for (const door of doors) await door.register(ctx);
+    await this.hub.start();
+    app.server.on('upgrade', (req, socket, head) => this.upgrades.handle(req, socket, head));
+    await app.listen({ port: config.port, host: config.host });
+    this.log.info({ address: this.url(), engine: this.hub.engine.name }, 'Herald is listening');
+  }
+
+  address(): AddressInfo {
+    return this.app.server.address() as AddressInfo;
+  }
+
+  /** http://host:port of the listener, with a loopback host when bound to every interface. */
+  url(): string {
+    const a = this.address();
+    const host = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address;
+    return `http://${a.family === 'IPv6' && host.includes(':') ? `[${host}]` : host}:${a.port}`;
+  }
+
+  /** Graceful stop: refuse new connections, close every client with "going away", then the engine. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('Herald is shutting down');
+      this.app.server.close(); // stop accepting; established connections are closed by their doors
+      await Promise.allSettled(this.shutdownHooks.map((fn) => fn()));
+      await this.app.close();
+      await this.hub.close();
+      this.log.info('Herald stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+function createEngine(config: Config): Engine {
+  if (config.engine === 'memory') return new MemoryEngine();
+  throw new HeraldError('NOT_AVAILABLE', `engine "${config.engine}" is not available in this build`);
+}
+
+/** Builds and starts a Herald. Options given here win over HERALD_* environment variables. */
+export async function createHerald(
+  input: ConfigInput = {},
+  options: HeraldOptions & { env?: NodeJS.ProcessEnv } = {},
+): Promise<Herald> {
+  const herald = new Herald(configFrom(input, options.env ?? {}), options);
+  await herald.start();
+  return herald;
+}

@@ -1,0 +1,21 @@
+// What every door gets from the composition root, and the one shape a door has.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Hub } from '../hub/hub.js';
+import type { UpgradeRouter } from './upgrade.js';
+
+export interface DoorContext {
+  readonly app: FastifyInstance;
+  readonly hub: Hub;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly upgrades: UpgradeRouter;
+  /** Runs on graceful shutdown, after the listener stopped accepting and before the engine closes. */
+  onShutdown(fn: () => Promise<void> | void): void;
+}
+
+export interface Door {
+  readonly name: string;
+  register(ctx: DoorContext): void | Promise<void>;
+}

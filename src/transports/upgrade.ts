@@ -1,0 +1,50 @@
+// Routes HTTP upgrade requests to the door that owns the path, after the origin check. Paths with no
+// door, and origins not on the allow-list, are refused with a plain HTTP answer before any
+// WebSocket exists.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export class UpgradeRouter {
+  private readonly routes = new Map<string, UpgradeHandler>();
+
+  constructor(private readonly originAllowed: (origin: string | undefined) => boolean) {}
+
+  add(path: string, handler: UpgradeHandler): void {
+    if (this.routes.has(path)) throw new Error(`upgrade path ${path} registered twice`);
+    this.routes.set(path, handler);
+  }
+
+  has(path: string): boolean {
+    return this.routes.has(path);
+  }
+
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '/').split('?', 1)[0];
+    const handler = this.routes.get(path);
+    if (!handler) return refuse(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
+    if (!this.originAllowed(req.headers.origin)) {
+      return refuse(socket, 403, 'Forbidden', 'origin not allowed');
+    }
+    handler(req, socket, head);
+  }
+}
+
+export function refuse(socket: Duplex, status: number, statusText: string, body: string): void {
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** An allow-list check: empty list = every origin; requests without Origin (non-browsers) pass. */
+export function originChecker(allowed: string[]): (origin: string | undefined) => boolean {
+  if (allowed.length === 0 || allowed.includes('*')) return () => true;
+  const set = new Set(allowed.map((o) => o.toLowerCase().replace(/\/$/, '')));
+  return (origin) => origin === undefined || set.has(origin.toLowerCase());
+}

@@ -1,0 +1,61 @@
+// The plain WebSocket doors (/echo, /chat) share their ws server settings, limits and shutdown.
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Config } from '../../config.js';
+import { CloseCodes } from '../../errors.js';
+import type { DoorContext } from '../door.js';
+import { Heartbeat } from './heartbeat.js';
+
+export interface PlainServer {
+  wss: WebSocketServer;
+  heartbeat: Heartbeat;
+}
+
+export function createPlainServer(ctx: DoorContext, path: string, onConnection: (ws: WebSocket) => void): PlainServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: ctx.config.maxMessageSize,
+    perMessageDeflate: false,
+    clientTracking: true,
+  });
+  const heartbeat = new Heartbeat(ctx.config.heartbeatInterval);
+  ctx.upgrades.add(path, (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      heartbeat.add(ws);
+      ws.once('close', () => heartbeat.remove(ws));
+      onConnection(ws);
+    });
+  });
+  ctx.onShutdown(() => closeAll(wss, heartbeat, ctx.config.shutdownTimeout));
+  return { wss, heartbeat };
+}
+
+/** Sends unless the peer is too slow: past the bound it is cut off with 1008 rather than buffered. */
+export function sendBounded(ws: WebSocket, data: string | Buffer, binary: boolean, config: Config): boolean {
+  if (ws.readyState !== WebSocket.OPEN) return false;
+  if (ws.bufferedAmount > config.maxBufferedBytes) {
+    closeSlow(ws);
+    return false;
+  }
+  ws.send(data, { binary });
+  return true;
+}
+
+export function closeSlow(ws: WebSocket): void {
+  if (ws.readyState !== WebSocket.OPEN) return;
+  ws.close(CloseCodes.POLICY_VIOLATION, 'slow consumer: send buffer full');
+  // The close frame waits behind the full buffer; do not wait for a peer that is not reading.
+  setTimeout(() => ws.terminate(), 1000).unref();
+}
+
+async function closeAll(wss: WebSocketServer, heartbeat: Heartbeat, timeoutMs: number): Promise<void> {
+  heartbeat.stop();
+  const closing: Promise<void>[] = [];
+  for (const ws of wss.clients) {
+    closing.push(new Promise((resolve) => ws.once('close', () => resolve())));
+    ws.close(CloseCodes.GOING_AWAY, 'server shutting down');
+  }
+  const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+  await Promise.race([Promise.all(closing), timer]);
+  for (const ws of wss.clients) ws.terminate();
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+}

@@ -1,0 +1,29 @@
+// Starts a real Herald on a free loopback port for one test file, and stops it.
+import type { ConfigInput } from '../../src/config.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { createHerald, type Herald } from '../../src/server.js';
+
+export interface TestServer {
+  herald: Herald;
+  /** http://127.0.0.1:PORT */
+  http: string;
+  /** ws://127.0.0.1:PORT */
+  ws: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startHerald(options: ConfigInput = {}, engine?: Engine): Promise<TestServer> {
+  const herald = await createHerald(
+    { port: 0, host: '127.0.0.1', logLevel: (process.env.HERALD_TEST_LOG_LEVEL as 'silent') ?? 'silent', mqttPort: 0, ...options },
+    { engine },
+  );
+  const port = herald.address().port;
+  return {
+    herald,
+    port,
+    http: `http://127.0.0.1:${port}`,
+    ws: `ws://127.0.0.1:${port}`,
+    stop: () => herald.stop(),
+  };
+}
