@@ -3,7 +3,7 @@ import type { Door } from './door.js';
 
 export const httpBasicsDoor: Door = {
   name: 'http-basics',
-  register({ app, upgrades }) {
+  register({ app }) {
     app.get('/healthz', async () => ({ status: 'ok' }));
     for (const path of ['/echo', '/chat']) {
       app.get(path, async (_req, reply) => {
@@ -15,6 +15,5 @@ export const httpBasicsDoor: Door = {
           .send(`Upgrade Required: ${path} is a WebSocket endpoint; connect with ws://host:port${path}\n`);
       });
     }
-    void upgrades;
   },
 };
