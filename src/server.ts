@@ -16,9 +16,10 @@ import { httpBasicsDoor } from './transports/http-basics.js';
 import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
+import { webDoor } from './web/pages.js';
 
 /** Every door, in registration order. A new door is one line here. */
-export const doors: Door[] = [httpBasicsDoor, echoDoor, chatDoor];
+export const doors: Door[] = [httpBasicsDoor, webDoor, echoDoor, chatDoor];
 
 export interface HeraldOptions {
   logger?: Logger;
