@@ -13,13 +13,14 @@ import { Hub } from './hub/hub.js';
 import { createLogger } from './logger.js';
 import type { Door, DoorContext } from './transports/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
+import { metricsDoor } from './transports/metrics.js';
 import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
 import { webDoor } from './web/pages.js';
 
 /** Every door, in registration order. A new door is one line here. */
-export const doors: Door[] = [httpBasicsDoor, webDoor, echoDoor, chatDoor];
+export const doors: Door[] = [httpBasicsDoor, metricsDoor, webDoor, echoDoor, chatDoor];
 
 export interface HeraldOptions {
   logger?: Logger;
