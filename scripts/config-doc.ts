@@ -1,0 +1,38 @@
+import { envName, flagName, optionNames, optionSpecs } from '../src/config.js';
+
+const rows = optionNames.map((n) => {
+  const s = optionSpecs[n] as { default: unknown; describe: string; secret?: boolean };
+  const d = s.secret && s.default === '' ? '(empty)' : `\`${JSON.stringify(s.default)}\``;
+  return `| \`${flagName(n)}\` | \`${envName(n)}\` | \`${n}\` | ${d} | ${s.describe.replace(/\|/g, '\\|')} |`;
+});
+console.log(`# Configuration
+
+Every option has a default. Give options as command-line flags, as \`HERALD_*\` environment
+variables, or in a JSON config file (\`--config herald.json\` or \`HERALD_CONFIG\`), whose keys are
+the camelCase names below. When an option is given in several places, the flag wins over the
+environment variable, which wins over the file. A bad value stops the server at start-up with a
+message naming the option and where it came from; \`herald --help\` prints this table.
+
+Lists are comma-separated in flags and variables (\`HERALD_ALLOWED_ORIGINS=https://a.example,https://b.example\`)
+and JSON arrays in the file; JSON-valued options (\`channelOptions\`, \`mqttUsers\`) are JSON text in
+flags and variables and plain objects in the file.
+
+| flag | environment variable | file key | default | meaning |
+|---|---|---|---|---|
+${rows.join('\n')}
+
+## Per-channel options
+
+\`channelOptions\` overrides the history and publishing settings for channels whose name starts
+with a prefix; the longest matching prefix wins:
+
+\`\`\`json
+{
+  "historySize": 100,
+  "channelOptions": {
+    "news:": { "historySize": 1000, "historyTtl": 3600 },
+    "telemetry/": { "historySize": 0, "allowClientPublish": true }
+  }
+}
+\`\`\`
+`);
