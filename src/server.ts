@@ -12,13 +12,14 @@ import { HeraldError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { createLogger } from './logger.js';
 import type { Door, DoorContext } from './transports/door.js';
+import { centrifugeDoor } from './transports/centrifuge/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
 import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
 
 /** Every door, in registration order. A new door is one line here. */
-export const doors: Door[] = [httpBasicsDoor, echoDoor, chatDoor];
+export const doors: Door[] = [httpBasicsDoor, echoDoor, chatDoor, centrifugeDoor];
 
 export interface HeraldOptions {
   logger?: Logger;
