@@ -53,26 +53,31 @@ export async function subscribed(sub: Subscription): Promise<void> {
 /** A raw-frame client: sends JSON commands, reads replies while skipping server pings. */
 export class RawClient {
   private readonly lines: string[] = [];
-  private constructor(readonly t: TestClient) {}
+  private constructor(
+    readonly t: TestClient,
+    private readonly autoPong: boolean,
+  ) {
+    // Answer pings as they arrive, not when the test reads, as the SDK does.
+    if (autoPong) t.ws.on('message', (data: Buffer) => data.toString() === '{}' && t.send('{}'));
+  }
 
-  static async open(base: string, protocols?: string | string[]): Promise<RawClient> {
-    return new RawClient(await TestClient.open(`${base}/connection/websocket`, undefined, protocols));
+  /** `autoPong: false` makes a client that never answers pings. */
+  static async open(base: string, protocols?: string | string[], autoPong = true): Promise<RawClient> {
+    return new RawClient(await TestClient.open(`${base}/connection/websocket`, undefined, protocols), autoPong);
   }
 
   send(cmd: object | string): void {
     this.t.send(typeof cmd === 'string' ? cmd : JSON.stringify(cmd));
   }
 
-  /** The next non-ping reply or push, answering pings on the way. */
+  /** The next reply or push, skipping pings. */
   async next(ms = 3000): Promise<Record<string, unknown>> {
     const end = Date.now() + ms;
     for (;;) {
       const line = this.lines.shift();
       if (line === undefined) {
         this.lines.push(...(await this.t.nextText(Math.max(1, end - Date.now()))).split('\n'));
-      } else if (line === '{}') {
-        this.send({});
-      } else {
+      } else if (line !== '{}') {
         return JSON.parse(line);
       }
     }
