@@ -43,7 +43,9 @@ describe('centrifuge codec: decoding', () => {
 
   test('an empty object is a pong, a send has no id, an unknown method keeps its id', () => {
     assert.deepEqual(decodeFrame('{}'), [{ id: 0, method: 'pong', params: {} }]);
-    assert.deepEqual(decodeFrame('{"send":{"data":{"a":1}}}'), [{ id: 0, method: 'send', params: { data: { a: 1 } } }]);
+    assert.deepEqual(decodeFrame('{"send":{"data":{"a":1}}}'), [
+      { id: 0, method: 'send', params: { data: { a: 1 } } },
+    ]);
     assert.deepEqual(decodeFrame('{"id":9,"frobnicate":{}}'), [{ id: 9, method: 'unknown', params: {} }]);
   });
 

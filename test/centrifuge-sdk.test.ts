@@ -1,7 +1,13 @@
 // /connection/websocket driven by the unmodified `centrifuge` SDK, as an application would use it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Centrifuge, JoinContext, LeaveContext, PublicationContext, SubscribedContext } from 'centrifuge';
+import type {
+  Centrifuge,
+  JoinContext,
+  LeaveContext,
+  PublicationContext,
+  SubscribedContext,
+} from 'centrifuge';
 import { centrifugeServerOf } from '../src/transports/centrifuge/door.js';
 import { once, sdkClient, subscribed, until } from './helpers/centrifuge.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
@@ -10,6 +16,7 @@ import { TestClient } from './helpers/ws.js';
 describe('/connection/websocket with the centrifuge SDK', () => {
   let server: TestServer;
   const clients: Centrifuge[] = [];
+  const idOf = (c: Centrifuge) => (c as unknown as { _client: string })._client;
   const client = (opts = {}) => {
     const c = sdkClient(server.ws, opts);
     clients.push(c);
@@ -63,7 +70,7 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     assert.equal(await chat.nextText(), 'Broadcast: hello from the SDK');
     const ctx = await own;
     assert.equal(ctx.data, 'hello from the SDK');
-    assert.equal(ctx.info?.client, (c as unknown as { _client: string })._client);
+    assert.equal(ctx.info?.client, idOf(c));
     await chat.close();
     c.disconnect();
   });
@@ -73,7 +80,7 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     const b = client();
     const subA = a.newSubscription('room:1', { joinLeave: true });
     const subB = b.newSubscription('room:1');
-    const joined = once<JoinContext>(subA, 'join', 5000, (ctx) => ctx.info.client === b['_client']);
+    const joined = once<JoinContext>(subA, 'join', 5000, (ctx) => ctx.info.client === idOf(b));
     subA.subscribe();
     a.connect();
     await subscribed(subA);
@@ -83,14 +90,14 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     const j = await joined;
     assert.equal(j.channel, 'room:1');
     const p = await subA.presence();
-    assert.deepEqual(Object.keys(p.clients).sort(), [a['_client'], b['_client']].sort());
+    assert.deepEqual(Object.keys(p.clients).sort(), [idOf(a), idOf(b)].sort());
     const stats = await subB.presenceStats();
     assert.equal(stats.numClients, 2);
     const left = once<LeaveContext>(subA, 'leave');
-    const bId = b['_client'];
+    const bId = idOf(b);
     b.disconnect();
     assert.equal((await left).info.client, bId);
-    assert.deepEqual(Object.keys((await subA.presence()).clients), [a['_client']]);
+    assert.deepEqual(Object.keys((await subA.presence()).clients), [idOf(a)]);
     a.disconnect();
   });
 

@@ -16,7 +16,11 @@ export function sdkClient(base: string, options: Partial<Options> = {}): Centrif
 
 /** Resolves with the first event `name` emitted by `emitter` (optionally matching), or fails. */
 export function once<T = unknown>(
-  emitter: { once(n: string, f: (ctx: T) => void): unknown; on(n: string, f: (ctx: T) => void): unknown; removeListener(n: string, f: (ctx: T) => void): unknown },
+  emitter: {
+    once(n: string, f: (ctx: T) => void): unknown;
+    on(n: string, f: (ctx: T) => void): unknown;
+    removeListener(n: string, f: (ctx: T) => void): unknown;
+  },
   name: string,
   ms = 5000,
   match: (ctx: T) => boolean = () => true,
@@ -55,15 +59,22 @@ export class RawClient {
   private readonly lines: string[] = [];
   private constructor(
     readonly t: TestClient,
-    private readonly autoPong: boolean,
+    autoPong: boolean,
   ) {
     // Answer pings as they arrive, not when the test reads, as the SDK does.
-    if (autoPong) t.ws.on('message', (data: Buffer) => data.toString() === '{}' && t.send('{}'));
+    if (autoPong) {
+      t.ws.on('message', (data: Buffer) => {
+        if (data.toString() === '{}') t.send('{}');
+      });
+    }
   }
 
   /** `autoPong: false` makes a client that never answers pings. */
   static async open(base: string, protocols?: string | string[], autoPong = true): Promise<RawClient> {
-    return new RawClient(await TestClient.open(`${base}/connection/websocket`, undefined, protocols), autoPong);
+    return new RawClient(
+      await TestClient.open(`${base}/connection/websocket`, undefined, protocols),
+      autoPong,
+    );
   }
 
   send(cmd: object | string): void {

@@ -86,7 +86,8 @@ function optUint(o: Obj, key: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   // uint64 offsets may travel as strings; beyond 2^53 they are not exact in JS numbers.
   if (typeof v === 'string' && /^\d+$/.test(v)) v = Number(v);
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`${key} must be a non-negative integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw bad(`${key} must be a non-negative integer`);
   return v;
 }
 
@@ -123,7 +124,12 @@ export function decodeCommand(value: unknown): Command {
       return {
         id,
         method,
-        params: { token: optString(p, 'token'), data: p.data, name: optString(p, 'name'), version: optString(p, 'version') },
+        params: {
+          token: optString(p, 'token'),
+          data: p.data,
+          name: optString(p, 'name'),
+          version: optString(p, 'version'),
+        },
       };
     case 'subscribe':
       return {
@@ -156,7 +162,12 @@ export function decodeCommand(value: unknown): Command {
       return {
         id,
         method,
-        params: { channel: channelOf(p), limit: historyLimit(p.limit), since, reverse: optBool(p, 'reverse') },
+        params: {
+          channel: channelOf(p),
+          limit: historyLimit(p.limit),
+          since,
+          reverse: optBool(p, 'reverse'),
+        },
       };
     }
     case 'rpc':

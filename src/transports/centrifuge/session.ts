@@ -3,12 +3,17 @@
 // the engine), and every reply and push goes through one bounded send path.
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
-import { ConnectionTokenVerifier, TokenError, tokenReplyError } from '../../auth/connection-token.js';
+import { type ConnectionTokenVerifier, TokenError, tokenReplyError } from '../../auth/connection-token.js';
 import type { Config } from '../../config.js';
 import { type DisconnectDef, Disconnects, HeraldError } from '../../errors.js';
 import type { Hub, Logger, Subscriber } from '../../hub/hub.js';
 import type { ClientInfo, Publication, StreamPosition } from '../../hub/types.js';
-import { type Command, type ConnectRequest, decodeFrame, type SubscribeRequest } from '../../protocol/centrifuge/commands.js';
+import {
+  type Command,
+  type ConnectRequest,
+  decodeFrame,
+  type SubscribeRequest,
+} from '../../protocol/centrifuge/commands.js';
 import {
   centrifugeJsonFormat,
   encodeError,
@@ -124,13 +129,17 @@ export class ClientSession implements Subscriber<string> {
     if (this.closed) return;
     // Any frame proves the peer alive; the empty command is the proper answer to a ping.
     this.pongPending = false;
-    if (isBinary) return this.disconnect(Disconnects.BAD_REQUEST);
+    if (isBinary) {
+      this.disconnect(Disconnects.BAD_REQUEST);
+      return;
+    }
     let commands: Command[];
     try {
       commands = decodeFrame(data.toString('utf8'));
     } catch (err) {
       this.ctx.log.info({ client: this.id, err: (err as Error).message }, 'bad frame, disconnecting');
-      return this.disconnect(Disconnects.BAD_REQUEST);
+      this.disconnect(Disconnects.BAD_REQUEST);
+      return;
     }
     for (const c of commands) if (c.method !== 'pong') this.queue.push(c);
     if (this.queue.length === 0) return;
@@ -270,7 +279,10 @@ export class ClientSession implements Subscriber<string> {
     hub.validateChannel(channel);
     if (this.subs.has(channel)) throw new HeraldError('ALREADY_SUBSCRIBED', channel);
     if (this.subs.size >= config.maxChannelsPerClient) {
-      throw new HeraldError('LIMIT_EXCEEDED', `at most ${config.maxChannelsPerClient} channels per connection`);
+      throw new HeraldError(
+        'LIMIT_EXCEEDED',
+        `at most ${config.maxChannelsPerClient} channels per connection`,
+      );
     }
     const opts = hub.channelOptions(channel);
     const recoverable = req.recoverable && opts.historySize > 0;
@@ -345,7 +357,11 @@ export class ClientSession implements Subscriber<string> {
   }
 
   private async history(req: { channel: string; limit?: number; since?: StreamPosition; reverse: boolean }) {
-    const h = await this.ctx.hub.history(req.channel, { limit: req.limit, since: req.since, reverse: req.reverse });
+    const h = await this.ctx.hub.history(req.channel, {
+      limit: req.limit,
+      since: req.since,
+      reverse: req.reverse,
+    });
     if (req.since && req.since.epoch !== h.position.epoch) {
       throw new HeraldError('UNRECOVERABLE_POSITION', 'the stream epoch changed');
     }
