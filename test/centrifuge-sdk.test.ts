@@ -42,8 +42,10 @@ describe('/connection/websocket with the centrifuge SDK', () => {
   test('connects and receives a publication made through the hub', async () => {
     const c = client();
     const connected = once<{ client: string }>(c, 'connected');
+    const before = server.herald.hub.localStats().numClients;
     c.connect();
     assert.match((await connected).client, /^[0-9a-f-]{36}$/);
+    assert.equal(server.herald.hub.localStats().numClients, before + 1);
     const sub = c.newSubscription('news');
     const got = once<PublicationContext>(sub, 'publication');
     sub.subscribe();
@@ -54,6 +56,7 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     assert.equal(ctx.offset, pub.offset);
     assert.equal(ctx.channel, 'news');
     c.disconnect();
+    await until(() => server.herald.hub.localStats().numClients === before, 3000, 'client count back');
   });
 
   test('a publication from the SDK reaches a /chat client, with the publisher in info', async () => {

@@ -2,7 +2,6 @@
 // commands (echoing the command id) and pushes (no id). Pure: no sockets. Payloads (`data`, `info`)
 // are embedded as raw JSON; JSON.stringify escapes newlines inside strings, so a frame never holds
 // a raw newline except as the separator between replies.
-import type { DisconnectDef } from '../../errors.js';
 import type { FrameFormat } from '../../hub/hub.js';
 import type { ClientInfo, Publication } from '../../hub/types.js';
 
@@ -62,15 +61,6 @@ export function encodeJoinPush(channel: string, info: ClientInfo): string {
 
 export function encodeLeavePush(channel: string, info: ClientInfo): string {
   return push(channel, 'leave', { info: wireClientInfo(info) });
-}
-
-export function encodeUnsubscribePush(channel: string, code: number, reason: string): string {
-  return push(channel, 'unsubscribe', { code, reason });
-}
-
-/** The close frame reason: plain text, as the SDK reads it when it is not JSON. */
-export function closeReason(d: DisconnectDef): string {
-  return d.reason;
 }
 
 /**
