@@ -8,6 +8,7 @@ import type {
   PublicationContext,
   SubscribedContext,
 } from 'centrifuge';
+import { MemoryEngine } from '../src/engine/memory.js';
 import { centrifugeServerOf } from '../src/transports/centrifuge/door.js';
 import { once, sdkClient, subscribed, until } from './helpers/centrifuge.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
@@ -229,6 +230,31 @@ describe('/connection/websocket with the centrifuge SDK', () => {
       await once(c, 'connected');
       await assert.rejects(c.publish('ro:x', { a: 1 }), (err: { code: number }) => err.code === 103);
       await c.publish('rw:x', { a: 1 }); // other channels still accept
+    } finally {
+      c.disconnect();
+      await s2.stop();
+    }
+  });
+
+  test('an engine failure is a temporary error 150 and the connection stays up', async () => {
+    class FailingEngine extends MemoryEngine {
+      override async publish(): Promise<never> {
+        throw new Error('disk on fire');
+      }
+    }
+    const s2 = await startHerald({}, new FailingEngine());
+    const c = sdkClient(s2.ws);
+    try {
+      c.connect();
+      await once(c, 'connected');
+      await assert.rejects(
+        c.publish('any', { a: 1 }),
+        (err: { code: number; temporary?: boolean }) => err.code === 150 && err.temporary === true,
+      );
+      assert.equal(c.state, 'connected');
+      const sub = c.newSubscription('still-works');
+      sub.subscribe();
+      await subscribed(sub);
     } finally {
       c.disconnect();
       await s2.stop();
