@@ -11,6 +11,7 @@ import { MemoryEngine } from './engine/memory.js';
 import { HeraldError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { createLogger } from './logger.js';
+import { centrifugeDoor } from './transports/centrifuge/door.js';
 import type { Door, DoorContext } from './transports/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
 import { metricsDoor } from './transports/metrics.js';
@@ -20,7 +21,7 @@ import { echoDoor } from './transports/ws/echo.js';
 import { webDoor } from './web/pages.js';
 
 /** Every door, in registration order. A new door is one line here. */
-export const doors: Door[] = [httpBasicsDoor, metricsDoor, webDoor, echoDoor, chatDoor];
+export const doors: Door[] = [httpBasicsDoor, metricsDoor, webDoor, echoDoor, chatDoor, centrifugeDoor];
 
 export interface HeraldOptions {
   logger?: Logger;

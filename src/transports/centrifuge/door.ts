@@ -1,0 +1,87 @@
+// The WebSocket channel protocol door at /connection/websocket, compatible with Centrifugo's client
+// protocol v2 (JSON), so the `centrifuge` SDKs work unmodified. The door owns the sockets; each
+// connection is a ClientSession that translates commands to hub calls.
+import type { IncomingMessage } from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+import { ConnectionTokenVerifier } from '../../auth/connection-token.js';
+import { Disconnects } from '../../errors.js';
+import type { Hub } from '../../hub/hub.js';
+import type { Door } from '../door.js';
+import { Keepalive } from './keepalive.js';
+import { ClientSession, type SessionContext } from './session.js';
+
+export const CENTRIFUGE_PATH = '/connection/websocket';
+const JSON_SUBPROTOCOL = 'centrifuge-json';
+const PROTOBUF_SUBPROTOCOL = 'centrifuge-protobuf';
+
+/** The door's live state for one Herald; tests and operations reach it through the hub. */
+export interface CentrifugeServer {
+  readonly sessions: Set<ClientSession>;
+  readonly wss: WebSocketServer;
+}
+
+const servers = new WeakMap<Hub, CentrifugeServer>();
+
+export function centrifugeServerOf(hub: Hub): CentrifugeServer | undefined {
+  return servers.get(hub);
+}
+
+export const centrifugeDoor: Door = {
+  name: 'centrifuge',
+  register(ctx) {
+    const { hub, config, log } = ctx;
+    const sessions = new Set<ClientSession>();
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.maxMessageSize,
+      perMessageDeflate: false,
+      clientTracking: true,
+      // The Protobuf client is accepted only to be told plainly, by close code, that it is not
+      // served: a refused upgrade would look like a network failure and be retried forever.
+      handleProtocols: (protocols) =>
+        protocols.has(PROTOBUF_SUBPROTOCOL)
+          ? PROTOBUF_SUBPROTOCOL
+          : protocols.has(JSON_SUBPROTOCOL)
+            ? JSON_SUBPROTOCOL
+            : false,
+    });
+    const sctx: SessionContext = {
+      hub,
+      config,
+      log: log.child({ component: 'centrifuge' }),
+      verifier: config.tokenHmacSecret ? new ConnectionTokenVerifier(config.tokenHmacSecret) : undefined,
+      sessions,
+    };
+    const keepalive = new Keepalive(sessions, config);
+    keepalive.start();
+    servers.set(hub, { sessions, wss });
+
+    ctx.upgrades.add(CENTRIFUGE_PATH, (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+    });
+
+    function onConnection(ws: WebSocket, _req: IncomingMessage): void {
+      if (ws.protocol === PROTOBUF_SUBPROTOCOL) {
+        ws.on('error', () => {});
+        ws.close(Disconnects.INAPPROPRIATE_PROTOCOL.code, 'protobuf encoding is not supported, use JSON');
+        return;
+      }
+      sessions.add(new ClientSession(ws, sctx));
+    }
+
+    ctx.onShutdown(async () => {
+      keepalive.stop();
+      const closing: Promise<void>[] = [];
+      for (const ws of wss.clients) {
+        if (ws.readyState === WebSocket.CLOSED) continue;
+        closing.push(new Promise((resolve) => ws.once('close', () => resolve())));
+      }
+      for (const s of sessions) s.disconnect(Disconnects.SHUTDOWN);
+      for (const ws of wss.clients) ws.close(Disconnects.SHUTDOWN.code, Disconnects.SHUTDOWN.reason);
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeout).unref());
+      await Promise.race([Promise.all(closing), timer]);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    });
+  },
+};

@@ -1,0 +1,157 @@
+// The pure codec of the WebSocket channel protocol, and the encode-once fan-out.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { HeraldError } from '../src/errors.js';
+import { decodeFrame } from '../src/protocol/centrifuge/commands.js';
+import {
+  centrifugeJsonFormat,
+  encodeError,
+  encodeJoinPush,
+  encodePublicationPush,
+  encodeResult,
+} from '../src/protocol/centrifuge/replies.js';
+import { RawClient } from './helpers/centrifuge.js';
+import { startHerald } from './helpers/herald.js';
+
+const badRequest = (err: unknown) => err instanceof HeraldError && err.code === 107;
+
+describe('centrifuge codec: decoding', () => {
+  test('a frame of newline-separated commands, unknown fields ignored', () => {
+    const cmds = decodeFrame(
+      '{"id":1,"connect":{"token":"t","name":"js","x":1}}\n{"id":2,"subscribe":{"channel":"a","recover":true,"epoch":"e","offset":7,"join_leave":true,"flag":1}}\n',
+    );
+    assert.deepEqual(cmds[0], {
+      id: 1,
+      method: 'connect',
+      params: { token: 't', data: undefined, name: 'js', version: undefined },
+    });
+    assert.deepEqual(cmds[1], {
+      id: 2,
+      method: 'subscribe',
+      params: {
+        channel: 'a',
+        token: undefined,
+        recover: true,
+        epoch: 'e',
+        offset: 7,
+        positioned: false,
+        recoverable: false,
+        joinLeave: true,
+      },
+    });
+  });
+
+  test('an empty object is a pong, a send has no id, an unknown method keeps its id', () => {
+    assert.deepEqual(decodeFrame('{}'), [{ id: 0, method: 'pong', params: {} }]);
+    assert.deepEqual(decodeFrame('{"send":{"data":{"a":1}}}'), [
+      { id: 0, method: 'send', params: { data: { a: 1 } } },
+    ]);
+    assert.deepEqual(decodeFrame('{"id":9,"frobnicate":{}}'), [{ id: 9, method: 'unknown', params: {} }]);
+  });
+
+  test('offsets given as decimal strings are accepted', () => {
+    const [c] = decodeFrame('{"id":1,"subscribe":{"channel":"a","recover":true,"offset":"42"}}');
+    assert.equal(c.method === 'subscribe' && c.params.offset, 42);
+  });
+
+  test('history limit: absent means position only, negative means all', () => {
+    const [a] = decodeFrame('{"id":1,"history":{"channel":"a"}}');
+    const [b] = decodeFrame('{"id":1,"history":{"channel":"a","limit":-1,"since":{"offset":3,"epoch":"e"}}}');
+    assert.equal(a.method === 'history' && a.params.limit, 0);
+    assert.ok(b.method === 'history');
+    assert.equal(b.params.limit, undefined);
+    assert.deepEqual(b.params.since, { offset: 3, epoch: 'e' });
+  });
+
+  test('malformed input is a bad request', () => {
+    for (const bad of [
+      'not json',
+      '',
+      '\n',
+      '[1,2]',
+      '"text"',
+      '{"id":-1,"connect":{}}',
+      '{"id":1.5,"connect":{}}',
+      '{"id":1,"connect":[]}',
+      '{"id":1,"connect":{"token":5}}',
+      '{"connect":{}}',
+      '{"id":1,"subscribe":{}}',
+      '{"id":1,"subscribe":{"channel":"a","recover":"yes"}}',
+      '{"id":1,"subscribe":{"channel":"a","offset":-3}}',
+      '{"id":1,"publish":{"channel":"a"}}',
+      '{"id":1,"history":{"channel":"a","limit":"ten"}}',
+      '{"id":1,"connect":{}}\n{oops',
+      `{"id":${2 ** 32},"connect":{}}`,
+    ]) {
+      assert.throws(() => decodeFrame(bad), badRequest, `should refuse ${JSON.stringify(bad)}`);
+    }
+  });
+});
+
+describe('centrifuge codec: encoding', () => {
+  const pub = {
+    channel: 'news',
+    offset: 3,
+    epoch: 'ep',
+    data: { text: 'two\nlines', n: 1 },
+    info: { client: 'c1', user: 'u1', transport: 'websocket', connInfo: { a: 1 } },
+    time: 1700000000000,
+  };
+
+  test('a publication push embeds data and info as raw JSON, on one line', () => {
+    const frame = encodePublicationPush(pub);
+    assert.ok(!frame.includes('\n'));
+    assert.deepEqual(JSON.parse(frame), {
+      push: {
+        channel: 'news',
+        pub: {
+          data: { text: 'two\nlines', n: 1 },
+          offset: 3,
+          info: { client: 'c1', user: 'u1', conn_info: { a: 1 } },
+          time: 1700000000000,
+        },
+      },
+    });
+  });
+
+  test('replies echo the id; errors carry code, message and temporary', () => {
+    assert.deepEqual(JSON.parse(encodeResult(4, 'publish', {})), { id: 4, publish: {} });
+    assert.deepEqual(JSON.parse(encodeError(5, new HeraldError('ENGINE_UNAVAILABLE'))), {
+      id: 5,
+      error: { code: 150, message: 'engine unavailable, retry later', temporary: true },
+    });
+    assert.deepEqual(JSON.parse(encodeJoinPush('room', { client: 'c', user: 'u' })), {
+      push: { channel: 'room', join: { info: { client: 'c', user: 'u' } } },
+    });
+  });
+});
+
+describe('centrifuge fan-out', () => {
+  test('a publication is encoded once and the same frame reaches every subscriber', async () => {
+    const server = await startHerald();
+    const clients: RawClient[] = [];
+    const original = centrifugeJsonFormat.encode;
+    let calls = 0;
+    (centrifugeJsonFormat as { encode: typeof original }).encode = (p) => {
+      calls++;
+      return original(p);
+    };
+    try {
+      for (let i = 0; i < 5; i++) {
+        const c = await RawClient.open(server.ws);
+        await c.connect();
+        c.send({ id: 2, subscribe: { channel: 'fan' } });
+        assert.deepEqual(await c.next(), { id: 2, subscribe: {} });
+        clients.push(c);
+      }
+      const p = await server.herald.hub.publish('fan', { data: [1, 2, 3] });
+      const frames = await Promise.all(clients.map((c) => c.t.nextText()));
+      assert.equal(calls, 1);
+      for (const f of frames) assert.equal(f, original(p));
+    } finally {
+      (centrifugeJsonFormat as { encode: typeof original }).encode = original;
+      for (const c of clients) await c.close();
+      await server.stop();
+    }
+  });
+});
