@@ -25,9 +25,9 @@ class Recorder implements Subscriber<number> {
 /** The memory engine with a hook that runs just before history is read, and access to the sink. */
 class HookedEngine extends MemoryEngine {
   beforeHistory: (() => Promise<void>) | undefined;
-  sink!: EngineSink;
+  captured!: EngineSink;
   override async start(sink: EngineSink): Promise<void> {
-    this.sink = sink;
+    this.captured = sink;
     await super.start(sink);
   }
   override async history(channel: string, query: HistoryQuery, limits: StreamLimits): Promise<HistoryResult> {
@@ -150,7 +150,7 @@ describe('hub recovery', () => {
     const res = await hub.subscribe('room', r);
     res.start();
     const [p1] = await publish(hub, 'room', 1);
-    engine.sink.onPublication({ ...p1, offset: 3 }); // offset 2 never arrived
+    engine.captured.onPublication({ ...p1, offset: 3 }); // offset 2 never arrived
     assert.deepEqual(r.gaps, ['room']);
     assert.deepEqual(r.got, [1, 3]);
     await hub.close();
@@ -161,7 +161,7 @@ describe('hub recovery', () => {
     const r = new Recorder();
     (await hub.subscribe('room', r)).start();
     const [p1] = await publish(hub, 'room', 1);
-    engine.sink.onPublication({ ...p1, offset: 1, epoch: 'new-epoch' });
+    engine.captured.onPublication({ ...p1, offset: 1, epoch: 'new-epoch' });
     assert.deepEqual(r.gaps, ['room']);
     await hub.close();
   });
@@ -171,7 +171,7 @@ describe('hub recovery', () => {
     await publish(hub, 'room', 1);
     const r = new Recorder();
     const res = await hub.subscribe('room', r);
-    engine.sink.onPublication({
+    engine.captured.onPublication({
       channel: 'room',
       offset: 1,
       epoch: 'new-epoch',
@@ -190,10 +190,10 @@ describe('hub recovery', () => {
     const b = new Recorder();
     (await hub.subscribe('one', a)).start();
     (await hub.subscribe('two', b)).start();
-    engine.sink.onResync?.();
+    engine.captured.onResync?.();
     assert.deepEqual(a.gaps, ['one']);
     assert.deepEqual(b.gaps, ['two']);
-    engine.sink.onResync?.(['two']);
+    engine.captured.onResync?.(['two']);
     assert.deepEqual(a.gaps, ['one']);
     assert.deepEqual(b.gaps, ['two', 'two']);
     await hub.close();
