@@ -70,6 +70,7 @@ export class RedisEngine implements Engine {
   private sink: EngineSink | undefined;
   private closing = false;
   private busWasReady = false;
+  private started = false;
   private readonly lastReport = new Map<string, number>();
 
   constructor(private readonly opts: RedisEngineOptions) {
@@ -106,6 +107,7 @@ export class RedisEngine implements Engine {
     this.sink = sink;
     this.closing = false;
     await Promise.all([this.connect(this.cmd, 'command'), this.connect(this.bus, 'bus')]);
+    this.started = true;
   }
 
   async close(): Promise<void> {
@@ -330,7 +332,9 @@ export class RedisEngine implements Engine {
       this.lastReport.set(key, now);
       this.opts.log?.warn(
         { role, url: redactUrl(this.opts.url), err: err.message },
-        'Redis is unreachable; retrying (publishes fail with a retryable error meanwhile)',
+        this.started
+          ? 'Redis is unreachable; retrying (publishes fail with a retryable error meanwhile)'
+          : 'Redis is unreachable; retrying, and waiting for it before accepting connections',
       );
     });
     let up = false;
