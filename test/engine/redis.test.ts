@@ -2,15 +2,11 @@
 // networked engine can get wrong: another node sharing the streams, and Redis going away.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RedisEngine } from '../../src/engine/redis.js';
-import { redisAvailable, TestRedis } from '../helpers/redis.js';
+import type { RedisEngine } from '../../src/engine/redis.js';
+import { redisAvailable, redisEngine, TestRedis } from '../helpers/redis.js';
 import { engineSuite, RecordingSink } from './engine-suite.js';
 
 const limits = { historySize: 100, historyTtl: 300 };
-
-export function redisEngine(url: string, prefix = 'herald-test'): RedisEngine {
-  return new RedisEngine({ url, prefix, metaTtl: 3600, commandTimeout: 2000, nodeTtl: 60 });
-}
 
 if (!redisAvailable()) {
   test('Redis engine suite', { skip: 'redis-server is not on the PATH' }, () => {});

@@ -3,6 +3,7 @@
 // `redisAvailable()` and skip loudly when redis-server is not installed.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { RedisEngine } from '../../src/engine/redis.js';
 
 let available: boolean | undefined;
 
@@ -109,4 +110,9 @@ export class TestRedis {
     await this.stop();
     await this.spawn();
   }
+}
+
+/** A Redis engine for tests: short command timeout, so a dead Redis fails calls quickly. */
+export function redisEngine(url: string, prefix = 'herald'): RedisEngine {
+  return new RedisEngine({ url, prefix, metaTtl: 3600, commandTimeout: 2000, nodeTtl: 60 });
 }
