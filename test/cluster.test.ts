@@ -254,3 +254,37 @@ describe('cluster: Redis restarts', { skip }, () => {
     }
   });
 });
+
+describe('cluster: --workers', { skip }, () => {
+  test('N workers share one port and one Redis; SIGTERM stops them all', async () => {
+    const redis = await TestRedis.start();
+    const node = await HeraldNode.start(['--engine', 'redis', '--redis-url', redis.url, '--workers', '2'], {
+      waitListening: false,
+    });
+    try {
+      await until(() => node.count(/Herald is listening/) === 2, 20_000, 'two workers listening');
+      // node:cluster hands connections to workers in turn, so these land on different workers.
+      const one = await chatClient(node);
+      const two = await chatClient(node);
+      await until(() => chatListeners(redis) === 2, 5000, 'both workers subscribed to chat');
+      one.send('across workers');
+      assert.equal(await two.nextText(), 'Broadcast: across workers');
+      const closing = Promise.all([one.closed, two.closed]);
+      node.proc.kill('SIGTERM');
+      const exit = await node.exited;
+      assert.equal(exit.code, 0);
+      assert.match(node.output, /every worker stopped/);
+      await closing;
+    } finally {
+      await node.kill('SIGKILL');
+      await redis.stop();
+    }
+  });
+
+  test('--workers above 1 without the redis engine is refused with a clear message', async () => {
+    const node = await HeraldNode.start(['--workers', '2'], { waitListening: false });
+    const exit = await node.exited;
+    assert.equal(exit.code, 2);
+    assert.match(node.output, /--workers 2 needs --engine redis/);
+  });
+});

@@ -1,7 +1,7 @@
 // Which bus channels this node listens to, kept in step with what the hub wants with as few round
 // trips as possible: every subscribe/unsubscribe asked for in the same turn of the event loop goes
-// out as one SUBSCRIBE and one UNSUBSCRIBE command (chunked when very long). Pattern subscriptions
-// (PSUBSCRIBE) can be added beside `wanted` with the same scheme.
+// out as one SUBSCRIBE and one UNSUBSCRIBE command (chunked when very long). The same class keeps
+// pattern subscriptions (PSUBSCRIBE/PUNSUBSCRIBE) when made with kind 'pattern'.
 import type { Redis } from 'ioredis';
 
 /** Channels per SUBSCRIBE/UNSUBSCRIBE command, so one command never grows without bound. */
@@ -23,7 +23,13 @@ export class BusSubscriptions {
   /** The last flush's commands: a flush that sends nothing still waits for them (same connection, FIFO). */
   private last: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly conn: Redis) {}
+  private readonly add: (names: string[]) => Promise<unknown>;
+  private readonly remove: (names: string[]) => Promise<unknown>;
+
+  constructor(conn: Redis, kind: 'channel' | 'pattern' = 'channel') {
+    this.add = kind === 'channel' ? (n) => conn.subscribe(...n) : (n) => conn.psubscribe(...n);
+    this.remove = kind === 'channel' ? (n) => conn.unsubscribe(...n) : (n) => conn.punsubscribe(...n);
+  }
 
   subscribe(channels: string[]): Promise<void> {
     for (const c of channels) {
@@ -56,7 +62,7 @@ export class BusSubscriptions {
     this.dirty.clear();
     const all = [...this.wanted];
     for (const c of all) this.active.add(c);
-    for (let i = 0; i < all.length; i += CHUNK) await this.conn.subscribe(...all.slice(i, i + CHUNK));
+    for (let i = 0; i < all.length; i += CHUNK) await this.add(all.slice(i, i + CHUNK));
   }
 
   private schedule(): Promise<void> {
@@ -82,10 +88,8 @@ export class BusSubscriptions {
     for (const c of toSub) this.active.add(c);
     for (const c of toUnsub) this.active.delete(c);
     const sent: Promise<unknown>[] = [];
-    for (let i = 0; i < toSub.length; i += CHUNK)
-      sent.push(this.conn.subscribe(...toSub.slice(i, i + CHUNK)));
-    for (let i = 0; i < toUnsub.length; i += CHUNK)
-      sent.push(this.conn.unsubscribe(...toUnsub.slice(i, i + CHUNK)));
+    for (let i = 0; i < toSub.length; i += CHUNK) sent.push(this.add(toSub.slice(i, i + CHUNK)));
+    for (let i = 0; i < toUnsub.length; i += CHUNK) sent.push(this.remove(toUnsub.slice(i, i + CHUNK)));
     const done = Promise.all([...sent, this.last.catch(() => {})]);
     this.last = done;
     done.then(

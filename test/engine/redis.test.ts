@@ -68,6 +68,18 @@ describe('Redis engine: several nodes, one Redis', { skip: !redisAvailable() }, 
     assert.equal(unsubscribeCalls(redis) - beforeUnsub, 1);
   });
 
+  test('a malformed message on the bus is dropped; the channel keeps working', async () => {
+    await a.subscribe(['noisy']);
+    for (const junk of ['', 'zzz', 'p1:e', 'pNaN:e:1:{bad json', 'j{not json']) {
+      redis.cli('PUBLISH', 'herald:ch:noisy', junk);
+    }
+    const p = await b.publish('noisy', { data: 'fine' }, limits);
+    await sinkA.until(() => sinkA.of('noisy').length === 1, 3000, 'the good publication');
+    assert.equal(sinkA.of('noisy')[0].offset, p.offset);
+    assert.equal(sinkA.of('noisy')[0].data, 'fine');
+    assert.equal(sinkA.joins.filter(([c]) => c === 'noisy').length, 0);
+  });
+
   test('presence and channels answer for the whole cluster', async () => {
     await a.addPresence('room', { client: 'ca', user: 'ua' }, 60);
     await b.addPresence('room', { client: 'cb', user: 'ub' }, 60);

@@ -77,6 +77,11 @@ export class HeraldNode {
     }
   }
 
+  /** How many log lines match `re` so far. */
+  count(re: RegExp): number {
+    return this.out.split('\n').filter((l) => re.test(l)).length;
+  }
+
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.alive) return;
     this.proc.kill(signal);
