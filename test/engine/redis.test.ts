@@ -19,7 +19,9 @@ if (!redisAvailable()) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('Redis engine: several nodes, one Redis', { skip: !redisAvailable() }, () => {
+describe('Redis engine: several nodes, one Redis', {
+  skip: redisAvailable() ? false : 'redis-server is not on the PATH',
+}, () => {
   let redis: TestRedis;
   let a: RedisEngine;
   let b: RedisEngine;
@@ -106,7 +108,9 @@ describe('Redis engine: several nodes, one Redis', { skip: !redisAvailable() }, 
   });
 });
 
-describe('Redis engine: Redis goes away', { skip: !redisAvailable() }, () => {
+describe('Redis engine: Redis goes away', {
+  skip: redisAvailable() ? false : 'redis-server is not on the PATH',
+}, () => {
   test('publish fails fast with a temporary error, then resumes; the bus resubscribes and asks for a resync; lost data means a new epoch', async () => {
     const redis = await TestRedis.start();
     const engine = redisEngine(redis.url);
