@@ -168,19 +168,19 @@ export function engineSuite(name: string, factory: () => Promise<EngineUnderTest
       test('is bounded by age: publications older than the ttl are gone, the offset stays', async () => {
         const ch = fresh('age');
         const l = { historySize: 100, historyTtl: 1 };
-        await publishN(ch, 2, l);
-        assert.equal((await engine.history(ch, {}, l)).publications.length, 2);
+        await publishN(ch, 70, l); // more than one trimming batch
+        assert.equal((await engine.history(ch, {}, l)).publications.length, 70);
         await sleep(1200);
         await engine.publish(ch, { data: 'fresh' }, l);
         const h = await engine.history(ch, {}, l);
         assert.deepEqual(
           h.publications.map((p) => p.offset),
-          [3],
+          [71],
         );
         await sleep(1200);
         const h2 = await engine.history(ch, {}, l);
         assert.deepEqual(h2.publications, [], 'expired on read too, without a new publication');
-        assert.equal(h2.position.offset, 3);
+        assert.equal(h2.position.offset, 71);
         assert.equal(h2.position.epoch, h.position.epoch);
       });
 

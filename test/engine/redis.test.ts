@@ -1,8 +1,9 @@
 // The shared engine suite on the Redis engine, against a private redis-server; plus what only a
 // networked engine can get wrong: another node sharing the streams, and Redis going away.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import type { RedisEngine } from '../../src/engine/redis.js';
+import { RedisEngine } from '../../src/engine/redis.js';
 import { redisAvailable, redisEngine, TestRedis } from '../helpers/redis.js';
 import { engineSuite, RecordingSink } from './engine-suite.js';
 
@@ -141,6 +142,46 @@ describe('Redis engine: Redis goes away', {
         3000,
         'live delivery again',
       );
+    } finally {
+      await engine.close();
+      await redis.stop();
+    }
+  });
+
+  test('a command Redis does not answer in time fails with a temporary error; the engine recovers', async () => {
+    const redis = await TestRedis.start();
+    const engine = new RedisEngine({
+      url: redis.url,
+      prefix: 'herald',
+      metaTtl: 60,
+      commandTimeout: 300,
+      nodeTtl: 60,
+    });
+    await engine.start(new RecordingSink());
+    try {
+      // Keep Redis busy for ~1.5 s, as a slow or stalled server would be.
+      const busy = spawn('redis-cli', [
+        '-p',
+        String(redis.port),
+        'EVAL',
+        "local t = redis.call('TIME') local stop = t[1] * 1000000 + t[2] + 1500000 " +
+          "while true do t = redis.call('TIME') if t[1] * 1000000 + t[2] > stop then break end end return 1",
+        '0',
+      ]);
+      await sleep(200);
+      const t0 = Date.now();
+      await assert.rejects(
+        engine.publish('slow', { data: 1 }, limits),
+        (err: Error & { temporary?: boolean }) => {
+          assert.match(err.message, /engine unavailable.*redis: command timed out/i);
+          assert.equal(err.temporary, true);
+          return true;
+        },
+      );
+      assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+      await new Promise((r) => busy.once('exit', r));
+      const p = await retry(() => engine.publish('slow', { data: 2 }, limits));
+      assert.ok(p.offset >= 1);
     } finally {
       await engine.close();
       await redis.stop();

@@ -22,8 +22,11 @@ local function trim(stream, size, ttl_ms, now)
   redis.call('XTRIM', stream, 'MAXLEN', size)
   if ttl_ms <= 0 then return end
   local cutoff = now - ttl_ms
+  -- The common case, nothing expired, costs a look at the oldest entry only.
+  local n = 1
+  local trimmed = false
   while true do
-    local batch = redis.call('XRANGE', stream, '-', '+', 'COUNT', 64)
+    local batch = redis.call('XRANGE', stream, '-', '+', 'COUNT', n)
     if #batch == 0 then return end
     for _, e in ipairs(batch) do
       local f = e[2]
@@ -32,14 +35,16 @@ local function trim(stream, size, ttl_ms, now)
         if f[i] == 't' then ts = tonumber(f[i + 1]) break end
       end
       if ts > cutoff then
-        redis.call('XTRIM', stream, 'MINID', e[1])
+        if trimmed or _ > 1 then redis.call('XTRIM', stream, 'MINID', e[1]) end
         return
       end
     end
     local last = batch[#batch][1]
     local top = tonumber(string.match(last, '^(%d+)'))
     redis.call('XTRIM', stream, 'MINID', string.format('%.0f', top + 1) .. '-0')
-    if #batch < 64 then return end
+    trimmed = true
+    if #batch < n then return end
+    n = 64
   end
 end
 `;
