@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { RedisEngine } from '../../src/engine/redis.js';
+import { Hub } from '../../src/hub/hub.js';
 import { redisAvailable, redisEngine, TestRedis } from '../helpers/redis.js';
 import { engineSuite, RecordingSink } from './engine-suite.js';
 
@@ -81,6 +82,41 @@ describe('Redis engine: several nodes, one Redis', {
     assert.equal(sinkA.of('noisy')[0].offset, p.offset);
     assert.equal(sinkA.of('noisy')[0].data, 'fine');
     assert.equal(sinkA.joins.filter(([c]) => c === 'noisy').length, 0);
+  });
+
+  test('a hub subscribing with since during a publication storm from another node loses and repeats nothing', async () => {
+    const hub = new Hub(redisEngine(redis.url), { historySize: 1000, historyTtl: 300 });
+    await hub.start();
+    try {
+      const first = await b.publish('storm', { data: 0 }, limits);
+      let stop = false;
+      const storm = (async () => {
+        for (let i = 1; i <= 300 && !stop; i++) await b.publish('storm', { data: i }, limits);
+      })();
+      await sleep(30);
+      const got: number[] = [];
+      const res = await hub.subscribe(
+        'storm',
+        { format: { name: 'n', encode: (p) => p.offset }, deliver: (_p, n) => got.push(n as number) },
+        { since: { offset: first.offset, epoch: first.epoch } },
+      );
+      assert.equal(res.recovered, true);
+      const fromHistory = res.publications.map((p) => p.offset);
+      await sleep(20);
+      res.start();
+      await storm;
+      stop = true;
+      const top = (await b.history('storm', { limit: 0 }, limits)).position.offset;
+      const deadline = Date.now() + 5000;
+      while ((fromHistory.concat(got).at(-1) ?? 0) < top && Date.now() < deadline) await sleep(20);
+      assert.deepEqual(
+        fromHistory.concat(got),
+        Array.from({ length: top - first.offset }, (_, i) => first.offset + 1 + i),
+      );
+      assert.ok(fromHistory.length > 0 && got.length > 0, 'the subscribe really raced the storm');
+    } finally {
+      await hub.close();
+    }
   });
 
   test('presence and channels answer for the whole cluster', async () => {
