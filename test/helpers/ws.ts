@@ -13,11 +13,7 @@ export class TestClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly opened: Promise<void>;
 
-  constructor(
-    url: string,
-    options?: ConstructorParameters<typeof WebSocket>[2],
-    protocols?: string | string[],
-  ) {
+  constructor(url: string, options?: ConstructorParameters<typeof WebSocket>[2], protocols?: string | string[]) {
     this.ws = new WebSocket(url, protocols, options);
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
@@ -37,11 +33,7 @@ export class TestClient {
     });
   }
 
-  static async open(
-    url: string,
-    options?: ConstructorParameters<typeof WebSocket>[2],
-    protocols?: string | string[],
-  ) {
+  static async open(url: string, options?: ConstructorParameters<typeof WebSocket>[2], protocols?: string | string[]) {
     const c = new TestClient(url, options, protocols);
     await c.opened;
     return c;
