@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The `herald` command. `herald serve [--option value ...]` runs the server; options come from
 // flags, HERALD_* environment variables and an optional --config file (in that order of precedence).
+import { checkWorkers, isPrimary, runPrimary } from './cluster.js';
 import { ConfigError, describeOptions, optionNames, readConfigFile, resolveConfig } from './config.js';
+import { createLogger } from './logger.js';
 import { Herald } from './server.js';
 
 const USAGE = `Usage: herald <command> [options]
@@ -67,6 +69,11 @@ async function main(): Promise<void> {
       env: process.env,
       file: configPath ? readConfigFile(configPath) : undefined,
     });
+    checkWorkers(config);
+    if (config.workers > 1 && isPrimary()) {
+      runPrimary(config, createLogger(config));
+      return;
+    }
     herald = new Herald(config);
   } catch (err) {
     if (err instanceof ConfigError) {

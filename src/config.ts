@@ -103,6 +103,16 @@ export const optionSpecs = {
   ),
   redisUrl: opt(z.string().min(1), 'redis://127.0.0.1:6379', 'Redis server used by the redis engine.'),
   redisPrefix: opt(z.string(), 'herald', 'Prefix for every Redis key and Pub/Sub channel Herald uses.'),
+  redisMetaTtl: opt(
+    positiveInt,
+    30 * 24 * 3600,
+    'Seconds an idle channel keeps its epoch and offset in Redis, after its history has aged out.',
+  ),
+  redisCommandTimeout: opt(
+    positiveInt,
+    5000,
+    'Milliseconds a Redis command may take before it fails with a retryable error.',
+  ),
   historySize: opt(nonNegativeInt, 100, 'Publications kept per channel for recovery and polling (0 = none).'),
   historyTtl: opt(nonNegativeInt, 300, 'Seconds a publication stays in history (0 = no age limit).'),
   channelOptions: opt(

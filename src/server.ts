@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { type Config, type ConfigInput, configFrom } from './config.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory.js';
+import { RedisEngine } from './engine/redis.js';
 import { HeraldError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { createLogger } from './logger.js';
@@ -41,7 +42,7 @@ export class Herald {
   constructor(config: Config, options: HeraldOptions = {}) {
     this.config = config;
     this.log = options.logger ?? createLogger(config);
-    const engine = options.engine ?? createEngine(config);
+    const engine = options.engine ?? createEngine(config, this.log);
     this.hub = new Hub(
       engine,
       {
@@ -131,8 +132,18 @@ export class Herald {
   }
 }
 
-function createEngine(config: Config): Engine {
+function createEngine(config: Config, log: Logger): Engine {
   if (config.engine === 'memory') return new MemoryEngine();
+  if (config.engine === 'redis') {
+    return new RedisEngine({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      metaTtl: config.redisMetaTtl,
+      commandTimeout: config.redisCommandTimeout,
+      nodeTtl: config.presenceTtl,
+      log: log.child({ component: 'redis' }),
+    });
+  }
   throw new HeraldError('NOT_AVAILABLE', `engine "${config.engine}" is not available in this build`);
 }
 

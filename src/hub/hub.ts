@@ -137,7 +137,11 @@ export class Hub {
     await this.engine.start(sink);
     // Presence entries expire in the engine unless refreshed, so a crashed node's clients vanish.
     const every = Math.max(1, Math.floor(this.options.presenceTtl / 3)) * 1000;
-    this.presenceTimer = setInterval(() => void this.refreshPresence(), every);
+    // The same beat tells the cluster this node is alive (engines expire silent nodes).
+    this.presenceTimer = setInterval(() => {
+      void this.refreshPresence();
+      this.engine.reportNode(this.localStats()).catch(() => {});
+    }, every);
     this.presenceTimer.unref();
   }
 

@@ -1,0 +1,67 @@
+// Lua shared by the stream scripts. Offsets are stream entry ids "<offset>-0"; field t is the time.
+
+/** Redis server time in ms, so every node trims and stamps by the same clock. */
+export const NOW_MS = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/**
+ * Trims a history stream to \`size\` entries (0 = none) and drops entries not newer than
+ * now - ttl_ms. Entries are in offset order and stamped by the server clock, so expired ones form a
+ * prefix; it is found a batch at a time, so the work is bounded by what actually expires.
+ */
+export const TRIM = `
+local function trim(stream, size, ttl_ms, now)
+  if size <= 0 then
+    redis.call('DEL', stream)
+    return
+  end
+  redis.call('XTRIM', stream, 'MAXLEN', size)
+  if ttl_ms <= 0 then return end
+  local cutoff = now - ttl_ms
+  -- The common case, nothing expired, costs a look at the oldest entry only.
+  local n = 1
+  local trimmed = false
+  while true do
+    local batch = redis.call('XRANGE', stream, '-', '+', 'COUNT', n)
+    if #batch == 0 then return end
+    for _, e in ipairs(batch) do
+      local f = e[2]
+      local ts = 0
+      for i = 1, #f, 2 do
+        if f[i] == 't' then ts = tonumber(f[i + 1]) break end
+      end
+      if ts > cutoff then
+        if trimmed or _ > 1 then redis.call('XTRIM', stream, 'MINID', e[1]) end
+        return
+      end
+    end
+    local last = batch[#batch][1]
+    local top = tonumber(string.match(last, '^(%d+)'))
+    redis.call('XTRIM', stream, 'MINID', string.format('%.0f', top + 1) .. '-0')
+    trimmed = true
+    if #batch < n then return end
+    n = 64
+  end
+end
+`;
+
+/**
+ * The channel's epoch, made from \`candidate\` when the meta hash is missing: a new stream, or one
+ * whose state Redis lost. History without meta belongs to a lost epoch and is dropped.
+ */
+export const EPOCH = `
+local function epoch_of(meta, stream, candidate, meta_ttl)
+  local epoch = redis.call('HGET', meta, 'e')
+  if not epoch then
+    epoch = candidate
+    redis.call('HSET', meta, 'e', epoch, 'o', 0)
+    redis.call('DEL', stream)
+  end
+  redis.call('EXPIRE', meta, meta_ttl)
+  return epoch
+end
+`;

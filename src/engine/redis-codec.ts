@@ -1,0 +1,105 @@
+// How publications travel through Redis: as a Pub/Sub message on the bus and as a Stream entry in
+// history. Pure: no connections. The payload part ("body") is encoded once by the publishing node and
+// stored and broadcast unchanged by the publish script, which only prefixes the position it assigned.
+//
+// body    = header JSON [ "\n" raw bytes ]   (JSON.stringify never emits a raw newline, so the first
+//           "\n" ends the header; the raw bytes after it are kept byte-exact, never re-encoded)
+// header  = {"d": data, "i"?: ClientInfo, "b"?: 1 (binary)}
+// bus     = "p" offset ":" epoch ":" time ":" body   (a publication)
+//         | "j" ClientInfo JSON | "l" ClientInfo JSON   (join / leave)
+// stream  = entry id "<offset>-0", fields t = time (ms), d = body; the epoch lives in the meta hash.
+import type { ClientInfo, Publication, PublishRequest } from '../hub/types.js';
+
+const NL = 0x0a;
+const COLON = 0x3a;
+
+interface Header {
+  d?: unknown;
+  i?: ClientInfo;
+  b?: 1;
+}
+
+export function encodeBody(req: PublishRequest): Buffer {
+  const header: Header = { d: req.data };
+  if (req.info !== undefined) header.i = req.info;
+  if (req.binary) header.b = 1;
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  if (req.bytes === undefined) return json;
+  const bytes = Buffer.from(req.bytes.buffer, req.bytes.byteOffset, req.bytes.byteLength);
+  return Buffer.concat([json, Buffer.from([NL]), bytes]);
+}
+
+/** The payload part of a publication from its body; fields the publisher did not set stay absent. */
+export function decodeBody(body: Buffer): Pick<Publication, 'data' | 'bytes' | 'binary' | 'info'> {
+  const nl = body.indexOf(NL);
+  const header = JSON.parse(body.toString('utf8', 0, nl === -1 ? body.length : nl)) as Header;
+  const out: Pick<Publication, 'data' | 'bytes' | 'binary' | 'info'> = { data: header.d };
+  // A copy: the reply buffer may be a slice of a larger one that must not stay pinned.
+  if (nl !== -1) out.bytes = new Uint8Array(body.subarray(nl + 1));
+  if (header.b === 1) out.binary = true;
+  if (header.i !== undefined) out.info = header.i;
+  return out;
+}
+
+export type BusMessage =
+  | { kind: 'pub'; offset: number; epoch: string; time: number; body: Buffer }
+  | { kind: 'join' | 'leave'; info: ClientInfo };
+
+export function encodePresenceEvent(kind: 'join' | 'leave', info: ClientInfo): string {
+  return (kind === 'join' ? 'j' : 'l') + JSON.stringify(info);
+}
+
+/** Parses a bus message; throws on anything that is not one (the caller logs and drops it). */
+export function decodeBusMessage(msg: Buffer): BusMessage {
+  const kind = msg[0];
+  if (kind === 0x70 /* p */) {
+    const a = msg.indexOf(COLON, 1);
+    const b = a === -1 ? -1 : msg.indexOf(COLON, a + 1);
+    const c = b === -1 ? -1 : msg.indexOf(COLON, b + 1);
+    if (c === -1) throw new Error('malformed publication on the bus');
+    return {
+      kind: 'pub',
+      offset: Number(msg.toString('latin1', 1, a)),
+      epoch: msg.toString('latin1', a + 1, b),
+      time: Number(msg.toString('latin1', b + 1, c)),
+      body: msg.subarray(c + 1),
+    };
+  }
+  if (kind === 0x6a /* j */ || kind === 0x6c /* l */) {
+    return {
+      kind: kind === 0x6a ? 'join' : 'leave',
+      info: JSON.parse(msg.toString('utf8', 1)) as ClientInfo,
+    };
+  }
+  throw new Error(`unknown bus message kind ${kind}`);
+}
+
+export function publicationFrom(
+  channel: string,
+  offset: number,
+  epoch: string,
+  time: number,
+  body: Buffer,
+): Publication {
+  return { channel, offset, epoch, ...decodeBody(body), time };
+}
+
+/** Stream entry fields as Redis returns them ([name, value, ...]) to (time, body). */
+export function entryFields(fields: Buffer[]): { time: number; body: Buffer } {
+  let time = 0;
+  let body: Buffer | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i].toString('latin1');
+    if (name === 't') time = Number(fields[i + 1].toString('latin1'));
+    else if (name === 'd') body = fields[i + 1];
+  }
+  if (body === undefined) throw new Error('history entry without a body');
+  return { time, body };
+}
+
+/** "<offset>-0" to offset. */
+export function entryOffset(id: Buffer): number {
+  const s = id.toString('latin1');
+  const dash = s.indexOf('-');
+  return Number(dash === -1 ? s : s.slice(0, dash));
+}
