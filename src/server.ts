@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { apiDoor } from './api/door.js';
 import { type Config, type ConfigInput, configFrom } from './config.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory.js';
@@ -12,13 +13,15 @@ import { HeraldError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { createLogger } from './logger.js';
 import type { Door, DoorContext } from './transports/door.js';
+import { pollDoor } from './transports/poll/door.js';
+import { sseDoor } from './transports/sse/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
 import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
 
 /** Every door, in registration order. A new door is one line here. */
-export const doors: Door[] = [httpBasicsDoor, echoDoor, chatDoor];
+export const doors: Door[] = [httpBasicsDoor, echoDoor, chatDoor, apiDoor, sseDoor, pollDoor];
 
 export interface HeraldOptions {
   logger?: Logger;
