@@ -29,7 +29,7 @@ export function cursorFrom(...tokens: unknown[]): Cursor | undefined {
 export interface MultiSubscription {
   /** Where each channel's stream stood when live delivery took over (after `publications`). */
   positions: Map<string, StreamPosition>;
-  /** Missed publications history still had, channel by channel, oldest first. */
+  /** Missed publications history still had: each channel in offset order, merged by time. */
   publications: Publication[];
   /** Channels whose resume is incomplete: the epoch changed or history no longer reaches back. */
   gaps: string[];
@@ -69,6 +69,8 @@ export async function subscribeAll(
     if (!r.recovered) gaps.push(channels[i]);
     for (const p of r.publications) publications.push(p);
   });
+  // Each channel's order is exact; across channels, merge by time (stable) to approximate arrival.
+  if (channels.length > 1) publications.sort((a, b) => a.time - b.time);
   return {
     positions,
     publications,
