@@ -3,6 +3,7 @@
 // reconnect (Last-Event-ID) resumes every channel exactly where it stopped.
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HeraldError } from '../../errors.js';
 import { encodeCursor } from '../../protocol/cursor.js';
 import { eventFields, idLine, retryLine } from '../../protocol/sse.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
@@ -15,6 +16,7 @@ export const sseDoor: Door = {
   register({ app, hub, config, log, onShutdown }) {
     const streams = new SharedHeartbeat<SseStream>(config.sseHeartbeat * 1000);
     let channelsOf = new WeakMap<SseStream, string[]>();
+    let closing = false;
 
     const ended = (stream: SseStream, reason: EndReason) => {
       streams.delete(stream);
@@ -25,22 +27,30 @@ export const sseDoor: Door = {
     };
 
     app.get('/sse', async (req: FastifyRequest, reply: FastifyReply) => {
+      if (closing) throw new HeraldError('NOT_AVAILABLE', 'server is shutting down');
       const q = req.query as Record<string, unknown>;
       const channels = channelsFrom(q.channel, hub, config.maxChannelsPerRequest);
       // The header is what the browser sends on its own reconnects, so it is newer than the URL's.
       const since = cursorFrom(req.headers['last-event-id'], q.last_event_id);
       const res = reply.raw;
       const stream = new SseStream(res, config.maxBufferedBytes, ended);
+      let gone = false;
+      const markGone = () => {
+        gone = true;
+      };
+      res.once('close', markGone);
       // Errors up to here are answered as JSON; from here on the answer is a stream.
       const sub = await subscribeAll(hub, channels, stream, since);
-      if (res.destroyed || req.raw.destroyed) {
+      res.off('close', markGone);
+      reply.hijack();
+      if (gone || res.destroyed || closing) {
         for (const c of channels) hub.unsubscribe(c, stream);
-        return reply.hijack();
+        res.destroy();
+        return;
       }
       channelsOf.set(stream, channels);
       hub.clientConnected();
       streams.add(stream);
-      reply.hijack();
       res.writeHead(200, {
         ...definedHeaders(reply.getHeaders()),
         'content-type': 'text/event-stream; charset=utf-8',
@@ -64,6 +74,7 @@ export const sseDoor: Door = {
     });
 
     onShutdown(() => {
+      closing = true;
       for (const s of streams.all()) s.end('shutdown');
       streams.stop();
       channelsOf = new WeakMap();
