@@ -1,8 +1,8 @@
 // The pure encoders behind SSE and polling, and the timer wheel that holds polls.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeCursor, encodeCursor } from '../src/protocol/cursor.js';
-import { dataLines, eventFields, idLine, publicationEvent } from '../src/protocol/sse.js';
+import { decodeCursor, encodeCursor, LiveCursor } from '../src/protocol/cursor.js';
+import { dataLines, eventFields, idLine, publicationFrame } from '../src/protocol/sse.js';
 import { TimerWheel } from '../src/transports/poll/timer-wheel.js';
 import { sleep } from './helpers/http.js';
 
@@ -16,6 +16,22 @@ describe('cursor', () => {
     const token = encodeCursor(c);
     assert.match(token, /^[A-Za-z0-9_-]+$/);
     assert.deepEqual(decodeCursor(token), c);
+  });
+
+  test('a live cursor updated channel by channel gives the same tokens', () => {
+    const start = new Map([
+      ['a', { epoch: 'e1', offset: 1 }],
+      ['__proto__', { epoch: 'e2', offset: 5 }],
+    ]);
+    const live = new LiveCursor(start);
+    assert.equal(live.token(), encodeCursor(start));
+    live.set('a', { epoch: 'e1', offset: 2 });
+    const expected = new Map([
+      ['a', { epoch: 'e1', offset: 2 }],
+      ['__proto__', { epoch: 'e2', offset: 5 }],
+    ]);
+    assert.equal(live.token(), encodeCursor(expected));
+    assert.deepEqual(decodeCursor(live.token()), expected);
   });
 
   test('refuses what it did not make', () => {
@@ -43,16 +59,18 @@ describe('SSE framing', () => {
   });
 
   test('a publication is one data line of its JSON, whatever its payload holds', () => {
-    const frame = publicationEvent({
+    const pub = {
       channel: 'c',
       offset: 3,
       epoch: 'e',
       data: 'two\nlines',
       time: 5,
       info: { client: 'k', user: 'u', transport: 'chat' },
-    }).toString();
-    assert.equal(frame.split('\n').length, 2);
-    assert.deepEqual(JSON.parse(frame.slice('data: '.length)), {
+    };
+    const { fields, soloId } = publicationFrame(pub);
+    const text = fields.toString();
+    assert.equal(text.split('\n').length, 2);
+    assert.deepEqual(JSON.parse(text.slice('data: '.length)), {
       channel: 'c',
       offset: 3,
       epoch: 'e',
@@ -60,6 +78,8 @@ describe('SSE framing', () => {
       time: 5,
       info: { client: 'k', user: 'u' },
     });
+    // A single-channel stream's id is the cursor of that channel at this publication.
+    assert.equal(soloId.toString(), idLine(encodeCursor(new Map([['c', { epoch: 'e', offset: 3 }]]))));
   });
 });
 

@@ -8,9 +8,42 @@ export type Cursor = Map<string, StreamPosition>;
 
 /** base64url of compact JSON {"channel":["epoch",offset]}: short, URL- and header-safe. */
 export function encodeCursor(cursor: Cursor): string {
-  const o: Record<string, [string, number]> = {};
-  for (const [channel, p] of cursor) o[channel] = [p.epoch, p.offset];
-  return Buffer.from(JSON.stringify(o)).toString('base64url');
+  const parts: string[] = [];
+  for (const [channel, p] of cursor) parts.push(segment(JSON.stringify(channel), p));
+  return tokenOf(parts);
+}
+
+// Built as text, not via an object: no per-update serialisation of every channel, and a channel
+// named "__proto__" stays an ordinary key.
+const segment = (keyJson: string, p: StreamPosition) => `${keyJson}:[${JSON.stringify(p.epoch)},${p.offset}]`;
+const tokenOf = (parts: Iterable<string>) => Buffer.from(`{${[...parts].join(',')}}`).toString('base64url');
+
+/**
+ * A stream's cursor, updated one channel at a time (each publication moves one channel), so each
+ * new token re-serialises only that channel. Tokens equal encodeCursor's for the same positions.
+ */
+export class LiveCursor {
+  private readonly keys = new Map<string, string>();
+  private readonly parts = new Map<string, string>();
+  readonly positions: Cursor = new Map();
+
+  constructor(initial: Cursor = new Map()) {
+    for (const [c, p] of initial) this.set(c, p);
+  }
+
+  set(channel: string, p: StreamPosition): void {
+    let key = this.keys.get(channel);
+    if (key === undefined) {
+      key = JSON.stringify(channel);
+      this.keys.set(channel, key);
+    }
+    this.parts.set(channel, segment(key, p));
+    this.positions.set(channel, { epoch: p.epoch, offset: p.offset });
+  }
+
+  token(): string {
+    return tokenOf(this.parts.values());
+  }
 }
 
 /** Parses a token made by encodeCursor; anything else is a bad request, never a silent "from now". */

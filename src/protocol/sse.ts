@@ -1,6 +1,7 @@
 // Server-Sent Events framing (WHATWG HTML, "Server-sent events"). Pure: builds the bytes, sends
 // nothing. A publication's event is encoded once and shared; each stream appends its own `id:`.
 import type { Publication } from '../hub/types.js';
+import { encodeCursor } from './cursor.js';
 import { publicationText } from './publication.js';
 
 const LINE_BREAK = /\r\n|\r|\n/;
@@ -20,9 +21,22 @@ export function eventFields(event: string, data: string): string {
   return event === 'message' ? dataLines(data) : `event: ${event}\n${dataLines(data)}`;
 }
 
-/** The shared part of a publication's `message` event. */
-export function publicationEvent(pub: Publication): Buffer {
-  return Buffer.from(eventFields('message', publicationText(pub)));
+/** A publication's `message` event, made once per publication and shared by every stream. */
+export interface SseFrame {
+  /** The event's fields, without id and terminating blank line. */
+  fields: Buffer;
+  /**
+   * The id line for a stream of this one channel: its cursor depends only on the publication, so
+   * single-channel streams (the common case) add nothing of their own.
+   */
+  soloId: Buffer;
+}
+
+export function publicationFrame(pub: Publication): SseFrame {
+  return {
+    fields: Buffer.from(eventFields('message', publicationText(pub))),
+    soloId: Buffer.from(idLine(encodeCursor(new Map([[pub.channel, pub]])))),
+  };
 }
 
 /** Ends an event with this stream's cursor as its id (the value browsers send back as Last-Event-ID). */

@@ -4,7 +4,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HeraldError } from '../../errors.js';
-import { encodeCursor } from '../../protocol/cursor.js';
 import { eventFields, idLine, retryLine } from '../../protocol/sse.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
 import type { Door } from '../door.js';
@@ -59,8 +58,8 @@ export const sseDoor: Door = {
       });
       res.on('close', () => stream.end('client'));
 
-      stream.cursor = startingCursor(sub, channels, since);
-      const id = idLine(encodeCursor(stream.cursor));
+      stream.startAt(startingCursor(sub, channels, since));
+      const id = idLine(stream.token());
       let head = retryLine(config.sseRetry);
       // A resume that cannot be complete says so before anything else.
       if (sub.gaps.length > 0) head += eventFields('gap', JSON.stringify({ channels: sub.gaps })) + id;

@@ -1,19 +1,20 @@
 // One SSE stream: a receiver of several channels that writes each publication's shared event bytes
-// plus its own `id:` (the cursor over all its channels), and ends itself when it cannot keep up.
+// plus its `id:` (the cursor over all its channels), and ends itself when it cannot keep up.
 import type { ServerResponse } from 'node:http';
 import type { FrameFormat, Subscriber } from '../../hub/hub.js';
 import type { Publication } from '../../hub/types.js';
-import { type Cursor, encodeCursor } from '../../protocol/cursor.js';
-import { HEARTBEAT, idLine, publicationEvent } from '../../protocol/sse.js';
+import { type Cursor, LiveCursor } from '../../protocol/cursor.js';
+import { HEARTBEAT, idLine, publicationFrame, type SseFrame } from '../../protocol/sse.js';
 
-export const sseFormat: FrameFormat<Buffer> = { name: 'sse', encode: publicationEvent };
+export const sseFormat: FrameFormat<SseFrame> = { name: 'sse', encode: publicationFrame };
 
 export type EndReason = 'client' | 'slow' | 'resync' | 'shutdown';
 
-export class SseStream implements Subscriber<Buffer> {
+export class SseStream implements Subscriber<SseFrame> {
   readonly format = sseFormat;
   /** Where the client stands on every channel: what its next `id:` says. */
-  cursor: Cursor = new Map();
+  private cursor = new LiveCursor();
+  private solo = false;
   ended = false;
   /** Set once the response is a stream; a resync asked for before that ends it right after. */
   open = false;
@@ -25,12 +26,25 @@ export class SseStream implements Subscriber<Buffer> {
     private readonly onEnd: (stream: SseStream, reason: EndReason) => void,
   ) {}
 
-  deliver(pub: Publication, frame: Buffer): void {
+  /** Starts the stream's cursor at these positions (one per channel of the stream). */
+  startAt(positions: Cursor): void {
+    this.cursor = new LiveCursor(positions);
+    this.solo = positions.size === 1;
+  }
+
+  token(): string {
+    return this.cursor.token();
+  }
+
+  deliver(pub: Publication, frame: SseFrame): void {
     if (this.ended || !this.roomFor()) return;
-    this.cursor.set(pub.channel, { epoch: pub.epoch, offset: pub.offset });
     this.res.cork();
-    this.res.write(frame);
-    this.res.write(idLine(encodeCursor(this.cursor)));
+    this.res.write(frame.fields);
+    if (this.solo) this.res.write(frame.soloId);
+    else {
+      this.cursor.set(pub.channel, pub);
+      this.res.write(idLine(this.cursor.token()));
+    }
     process.nextTick(uncork, this.res);
   }
 
