@@ -155,6 +155,18 @@ describe('server API: methods', () => {
     assert.equal(bad.json.error.code, 107);
   });
 
+  test('the older form POST /api with {method, params} works too', async () => {
+    const res = await fetch(`${server.http}/api`, {
+      method: 'POST',
+      body: JSON.stringify({ method: 'publish', params: { channel: 'api:legacy', data: 1 } }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { result: { offset: number } }).result.offset, 1);
+    const bad = await fetch(`${server.http}/api`, { method: 'POST', body: '{"method":"nope"}' });
+    assert.equal(bad.status, 404);
+    assert.equal(((await bad.json()) as { error: { code: number } }).error.code, 104);
+  });
+
   test('a client on /chat hears an API publication', async () => {
     const chat = await TestClient.open(`${server.ws}/chat`);
     await chat.nextText();

@@ -22,14 +22,10 @@ export const apiDoor: Door = {
       // Before the body is read: a caller without access cannot make us buffer anything.
       api.addHook('onRequest', async (req) => {
         checkAccess(config.apiKey, req.socket.remoteAddress, req.headers);
-        const name = (req.params as { method?: string }).method ?? '';
-        if (name !== 'batch' && !Object.hasOwn(methods, name))
-          throw new HeraldError('METHOD_NOT_FOUND', name);
+        const name = (req.params as { method?: string }).method;
+        if (name !== undefined && !known(name)) throw new HeraldError('METHOD_NOT_FOUND', name);
       });
-      api.post('/api/:method', async (req, reply) => {
-        const name = (req.params as { method: string }).method;
-        const params = parseBody(req.body as Buffer | undefined);
-        reply.header('cache-control', 'no-store');
+      const run = async (name: string, params: unknown) => {
         if (name === 'batch')
           return runBatch(hub, params).catch((err) => ({ error: methodError(err).toJSON() }));
         try {
@@ -39,10 +35,26 @@ export const apiDoor: Door = {
           if (e.kind === 'INTERNAL') log.error({ err, method: name }, 'API method failed');
           return { error: e.toJSON() };
         }
+      };
+      api.post('/api/:method', async (req, reply) => {
+        reply.header('cache-control', 'no-store');
+        return run((req.params as { method: string }).method, parseBody(req.body as Buffer | undefined));
+      });
+      // The older single-endpoint form, `POST /api` with {"method": "...", "params": {...}}.
+      api.post('/api', async (req, reply) => {
+        reply.header('cache-control', 'no-store');
+        const body = parseBody(req.body as Buffer | undefined) as { method?: unknown; params?: unknown };
+        if (typeof body.method !== 'string' || !known(body.method)) {
+          reply.code(404);
+          return { error: new HeraldError('METHOD_NOT_FOUND', String(body.method ?? '')).toJSON() };
+        }
+        return run(body.method, body.params);
       });
     });
   },
 };
+
+const known = (name: string) => name === 'batch' || Object.hasOwn(methods, name);
 
 function parseBody(body: Buffer | undefined): unknown {
   if (body === undefined || body.length === 0) return {};
