@@ -190,6 +190,33 @@ describe('polling', () => {
   });
 });
 
+describe('polling answer size', () => {
+  test('a backlog larger than one answer arrives over several polls, complete and in order', async () => {
+    const server = await startHerald({ maxBufferedBytes: 2000 });
+    try {
+      const ch = 'poll:backlog';
+      let cursor = (await poll(server.http, [ch], { timeout: 0 })).json.cursor as string;
+      const N = 30;
+      for (let i = 0; i < N; i++) await server.herald.hub.publish(ch, { data: { i, pad: 'x'.repeat(200) } });
+      const seen: number[] = [];
+      let answers = 0;
+      while (seen.length < N && answers < 50) {
+        const a = await poll(server.http, [ch], { cursor, timeout: 0 });
+        answers++;
+        for (const p of a.json.publications) seen.push(p.data.i);
+        cursor = a.json.cursor;
+      }
+      assert.ok(answers > 1, 'split over several answers');
+      assert.deepEqual(
+        seen,
+        Array.from({ length: N }, (_, i) => i),
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('polling gap', () => {
   let server: TestServer;
   before(async () => {
