@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { apiDoor } from './api/door.js';
 import { type Config, type ConfigInput, configFrom } from './config.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory.js';
@@ -16,13 +17,25 @@ import { centrifugeDoor } from './transports/centrifuge/door.js';
 import type { Door, DoorContext } from './transports/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
 import { metricsDoor } from './transports/metrics.js';
+import { pollDoor } from './transports/poll/door.js';
+import { sseDoor } from './transports/sse/door.js';
 import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
 import { webDoor } from './web/pages.js';
 
 /** Every door, in registration order. A new door is one line here. */
-export const doors: Door[] = [httpBasicsDoor, metricsDoor, webDoor, echoDoor, chatDoor, centrifugeDoor];
+export const doors: Door[] = [
+  httpBasicsDoor,
+  metricsDoor,
+  webDoor,
+  echoDoor,
+  chatDoor,
+  centrifugeDoor,
+  apiDoor,
+  sseDoor,
+  pollDoor,
+];
 
 export interface HeraldOptions {
   logger?: Logger;

@@ -229,6 +229,11 @@ export class Hub {
     return true;
   }
 
+  /** Subscriptions to the channel on this node (any door). */
+  localSubscribers(channel: string): number {
+    return this.channels.get(channel)?.size ?? 0;
+  }
+
   isSubscribed(channel: string, subscriber: Subscriber): boolean {
     return (
       this.channels

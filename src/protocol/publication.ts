@@ -1,0 +1,43 @@
+// A publication as web clients (SSE, polling) see it, and client info as the server API shows it.
+// Field names follow Centrifugo (snake_case) so its tooling reads them unchanged. Pure.
+import type { ClientInfo, Publication } from '../hub/types.js';
+
+export interface ClientInfoJson {
+  client: string;
+  user: string;
+  conn_info?: unknown;
+  chan_info?: unknown;
+}
+
+export function clientInfoJson(info: ClientInfo): ClientInfoJson {
+  const out: ClientInfoJson = { client: info.client, user: info.user };
+  if (info.connInfo !== undefined) out.conn_info = info.connInfo;
+  if (info.chanInfo !== undefined) out.chan_info = info.chanInfo;
+  return out;
+}
+
+export interface PublicationJson {
+  channel: string;
+  offset: number;
+  epoch: string;
+  data: unknown;
+  info?: ClientInfoJson;
+  time: number;
+}
+
+export function publicationJson(pub: Publication): PublicationJson {
+  const out: PublicationJson = {
+    channel: pub.channel,
+    offset: pub.offset,
+    epoch: pub.epoch,
+    data: pub.data,
+    time: pub.time,
+  };
+  if (pub.info !== undefined) out.info = clientInfoJson(pub.info);
+  return out;
+}
+
+/** The JSON text of a publication: computed once per publication and shared by every receiver. */
+export function publicationText(pub: Publication): string {
+  return JSON.stringify(publicationJson(pub));
+}

@@ -1,0 +1,89 @@
+// `GET /sse?channel=A&channel=B`: Server-Sent Events for browsers' plain EventSource. One stream
+// carries many channels; its event ids are cursors over all of them, so the browser's automatic
+// reconnect (Last-Event-ID) resumes every channel exactly where it stopped.
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HeraldError } from '../../errors.js';
+import { eventFields, idLine, retryLine } from '../../protocol/sse.js';
+import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
+import type { Door } from '../door.js';
+import { SharedHeartbeat } from './heartbeat.js';
+import { type EndReason, SseStream } from './stream.js';
+
+export const sseDoor: Door = {
+  name: 'sse',
+  register({ app, hub, config, log, onShutdown }) {
+    const streams = new SharedHeartbeat<SseStream>(config.sseHeartbeat * 1000);
+    let channelsOf = new WeakMap<SseStream, string[]>();
+    let closing = false;
+
+    const ended = (stream: SseStream, reason: EndReason) => {
+      streams.delete(stream);
+      for (const c of channelsOf.get(stream) ?? []) hub.unsubscribe(c, stream);
+      hub.clientDisconnected();
+      if (reason === 'slow')
+        log.warn({ channels: channelsOf.get(stream) }, 'SSE client too slow; stream ended');
+    };
+
+    app.get('/sse', async (req: FastifyRequest, reply: FastifyReply) => {
+      if (closing) throw new HeraldError('NOT_AVAILABLE', 'server is shutting down');
+      const q = req.query as Record<string, unknown>;
+      const channels = channelsFrom(q.channel, hub, config.maxChannelsPerRequest);
+      // The header is what the browser sends on its own reconnects, so it is newer than the URL's.
+      const since = cursorFrom(req.headers['last-event-id'], q.last_event_id);
+      const res = reply.raw;
+      const stream = new SseStream(res, config.maxBufferedBytes, ended);
+      let gone = false;
+      const markGone = () => {
+        gone = true;
+      };
+      res.once('close', markGone);
+      // Errors up to here are answered as JSON; from here on the answer is a stream.
+      const sub = await subscribeAll(hub, channels, stream, since);
+      res.off('close', markGone);
+      reply.hijack();
+      if (gone || res.destroyed || closing) {
+        for (const c of channels) hub.unsubscribe(c, stream);
+        res.destroy();
+        return;
+      }
+      channelsOf.set(stream, channels);
+      hub.clientConnected();
+      streams.add(stream);
+      res.writeHead(200, {
+        ...definedHeaders(reply.getHeaders()),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+      });
+      res.on('close', () => stream.end('client'));
+
+      stream.startAt(startingCursor(sub, channels, since));
+      const id = idLine(stream.token());
+      let head = retryLine(config.sseRetry);
+      // A resume that cannot be complete says so before anything else.
+      if (sub.gaps.length > 0) head += eventFields('gap', JSON.stringify({ channels: sub.gaps })) + id;
+      // `ready` carries the starting cursor, so even a stream that never got a publication resumes.
+      head += eventFields('ready', JSON.stringify({ channels })) + id;
+      stream.open = true;
+      stream.write(head);
+      for (const pub of sub.publications) stream.deliver(pub, stream.format.encode(pub));
+      sub.start();
+      if (stream.resyncPending) stream.end('resync');
+    });
+
+    onShutdown(() => {
+      closing = true;
+      for (const s of streams.all()) s.end('shutdown');
+      streams.stop();
+      channelsOf = new WeakMap();
+    });
+  },
+};
+
+/** Headers set on the reply before it was taken over (CORS and the like), minus empty ones. */
+function definedHeaders(headers: Record<string, unknown>): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v as string | number | string[];
+  return out;
+}

@@ -1,0 +1,84 @@
+// One SSE stream: a receiver of several channels that writes each publication's shared event bytes
+// plus its `id:` (the cursor over all its channels), and ends itself when it cannot keep up.
+import type { ServerResponse } from 'node:http';
+import type { FrameFormat, Subscriber } from '../../hub/hub.js';
+import type { Publication } from '../../hub/types.js';
+import { type Cursor, LiveCursor } from '../../protocol/cursor.js';
+import { HEARTBEAT, idLine, publicationFrame, type SseFrame } from '../../protocol/sse.js';
+
+export const sseFormat: FrameFormat<SseFrame> = { name: 'sse', encode: publicationFrame };
+
+export type EndReason = 'client' | 'slow' | 'resync' | 'shutdown';
+
+export class SseStream implements Subscriber<SseFrame> {
+  readonly format = sseFormat;
+  /** Where the client stands on every channel: what its next `id:` says. */
+  private cursor = new LiveCursor();
+  private solo = false;
+  ended = false;
+  /** Set once the response is a stream; a resync asked for before that ends it right after. */
+  open = false;
+  resyncPending = false;
+
+  constructor(
+    readonly res: ServerResponse,
+    private readonly maxBufferedBytes: number,
+    private readonly onEnd: (stream: SseStream, reason: EndReason) => void,
+  ) {}
+
+  /** Starts the stream's cursor at these positions (one per channel of the stream). */
+  startAt(positions: Cursor): void {
+    this.cursor = new LiveCursor(positions);
+    this.solo = positions.size === 1;
+  }
+
+  token(): string {
+    return this.cursor.token();
+  }
+
+  deliver(pub: Publication, frame: SseFrame): void {
+    if (this.ended || !this.roomFor()) return;
+    this.res.cork();
+    this.res.write(frame.fields);
+    if (this.solo) this.res.write(frame.soloId);
+    else {
+      this.cursor.set(pub.channel, pub);
+      this.res.write(idLine(this.cursor.token()));
+    }
+    process.nextTick(uncork, this.res);
+  }
+
+  /** Live delivery skipped something: end; the browser reconnects with its id and recovers. */
+  onInsufficientState(): void {
+    if (this.open) this.end('resync');
+    else this.resyncPending = true;
+  }
+
+  beat(): void {
+    if (!this.ended && this.roomFor()) this.res.write(HEARTBEAT);
+  }
+
+  write(text: string | Buffer): void {
+    if (!this.ended && this.roomFor()) this.res.write(text);
+  }
+
+  /** False (and the stream cut) once the client has let too much pile up. */
+  private roomFor(): boolean {
+    if (this.res.writableLength <= this.maxBufferedBytes) return true;
+    this.end('slow');
+    return false;
+  }
+
+  end(reason: EndReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    // A slow client would never drain a graceful end; cut it.
+    if (reason === 'slow') this.res.destroy();
+    else this.res.end();
+    this.onEnd(this, reason);
+  }
+}
+
+function uncork(res: ServerResponse): void {
+  res.uncork();
+}

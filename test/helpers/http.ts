@@ -1,0 +1,66 @@
+// Plain HTTP calls for the server API and polling tests.
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+  json: any;
+}
+
+async function answer(res: Response): Promise<Answer> {
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** POST /api/<method> with a JSON body (or a raw string body when given one). */
+export async function api(
+  base: string,
+  method: string,
+  body: unknown = {},
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const res = await fetch(`${base}/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return answer(res);
+}
+
+export async function get(url: string, init?: RequestInit): Promise<Answer> {
+  return answer(await fetch(url, init));
+}
+
+/** GET /poll for these channels. */
+export function poll(
+  base: string,
+  channels: string[],
+  opts: { cursor?: string; timeout?: number | string; signal?: AbortSignal } = {},
+): Promise<Answer> {
+  const q = new URLSearchParams();
+  for (const c of channels) q.append('channel', c);
+  if (opts.cursor !== undefined) q.set('cursor', opts.cursor);
+  if (opts.timeout !== undefined) q.set('timeout', String(opts.timeout));
+  return get(`${base}/poll?${q}`, { signal: opts.signal });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it is true, failing after `ms`. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  ms = 3000,
+  what = 'condition',
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`${what} not reached within ${ms} ms`);
+    await sleep(20);
+  }
+}

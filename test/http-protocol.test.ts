@@ -1,0 +1,105 @@
+// The pure encoders behind SSE and polling, and the timer wheel that holds polls.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { decodeCursor, encodeCursor, LiveCursor } from '../src/protocol/cursor.js';
+import { dataLines, eventFields, idLine, publicationFrame } from '../src/protocol/sse.js';
+import { TimerWheel } from '../src/transports/poll/timer-wheel.js';
+import { sleep } from './helpers/http.js';
+
+describe('cursor', () => {
+  test('round-trips every channel position, and is URL- and header-safe', () => {
+    const c = new Map([
+      ['news:sport', { epoch: 'ab12', offset: 7 }],
+      ['sensors/room1/temp', { epoch: 'ff00', offset: 0 }],
+      ['ünï', { epoch: 'x', offset: 2 ** 40 }],
+    ]);
+    const token = encodeCursor(c);
+    assert.match(token, /^[A-Za-z0-9_-]+$/);
+    assert.deepEqual(decodeCursor(token), c);
+  });
+
+  test('a live cursor updated channel by channel gives the same tokens', () => {
+    const start = new Map([
+      ['a', { epoch: 'e1', offset: 1 }],
+      ['__proto__', { epoch: 'e2', offset: 5 }],
+    ]);
+    const live = new LiveCursor(start);
+    assert.equal(live.token(), encodeCursor(start));
+    live.set('a', { epoch: 'e1', offset: 2 });
+    const expected = new Map([
+      ['a', { epoch: 'e1', offset: 2 }],
+      ['__proto__', { epoch: 'e2', offset: 5 }],
+    ]);
+    assert.equal(live.token(), encodeCursor(expected));
+    assert.deepEqual(decodeCursor(live.token()), expected);
+  });
+
+  test('refuses what it did not make', () => {
+    const bad = [
+      'not base64!',
+      Buffer.from('nope').toString('base64url'),
+      Buffer.from('[]').toString('base64url'),
+      Buffer.from('null').toString('base64url'),
+      Buffer.from('{"a":"x"}').toString('base64url'),
+      Buffer.from('{"a":["e"]}').toString('base64url'),
+      Buffer.from('{"a":["e",1.5]}').toString('base64url'),
+      Buffer.from('{"a":["e",-1]}').toString('base64url'),
+      Buffer.from('{"a":[1,1]}').toString('base64url'),
+    ];
+    for (const t of bad) assert.throws(() => decodeCursor(t), { code: 107 }, t);
+  });
+});
+
+describe('SSE framing', () => {
+  test('a multi-line text becomes several data lines', () => {
+    assert.equal(dataLines('a\nb\r\nc\rd'), 'data: a\ndata: b\ndata: c\ndata: d\n');
+    assert.equal(eventFields('gap', 'x'), 'event: gap\ndata: x\n');
+    assert.equal(eventFields('message', 'x'), 'data: x\n');
+    assert.equal(idLine('abc'), 'id: abc\n\n');
+  });
+
+  test('a publication is one data line of its JSON, whatever its payload holds', () => {
+    const pub = {
+      channel: 'c',
+      offset: 3,
+      epoch: 'e',
+      data: 'two\nlines',
+      time: 5,
+      info: { client: 'k', user: 'u', transport: 'chat' },
+    };
+    const { fields, soloId } = publicationFrame(pub);
+    const text = fields.toString();
+    assert.equal(text.split('\n').length, 2);
+    assert.deepEqual(JSON.parse(text.slice('data: '.length)), {
+      channel: 'c',
+      offset: 3,
+      epoch: 'e',
+      data: 'two\nlines',
+      time: 5,
+      info: { client: 'k', user: 'u' },
+    });
+    // A single-channel stream's id is the cursor of that channel at this publication.
+    assert.equal(soloId.toString(), idLine(encodeCursor(new Map([['c', { epoch: 'e', offset: 3 }]]))));
+  });
+});
+
+describe('timer wheel', () => {
+  test('expires items after their delay, never before, and forgets removed ones', async () => {
+    const fired: [string, number][] = [];
+    const t0 = Date.now();
+    const wheel = new TimerWheel<string>(50, (item) => fired.push([item, Date.now() - t0]));
+    wheel.add('a', 100);
+    const kb = wheel.add('b', 100);
+    wheel.add('c', 200);
+    wheel.remove('b', kb);
+    assert.equal(wheel.size, 2);
+    await sleep(400);
+    assert.deepEqual(
+      fired.map(([i]) => i),
+      ['a', 'c'],
+    );
+    assert.ok(fired[0][1] >= 95, `a fired at ${fired[0][1]} ms`);
+    assert.ok(fired[1][1] >= 195, `c fired at ${fired[1][1]} ms`);
+    assert.equal(wheel.size, 0);
+  });
+});
