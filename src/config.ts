@@ -96,7 +96,11 @@ export const optionSpecs = {
   ),
 
   // channel model
-  engine: opt(z.enum(['memory', 'redis']), 'memory', 'Where channel state lives: memory (one node) or redis.'),
+  engine: opt(
+    z.enum(['memory', 'redis']),
+    'memory',
+    'Where channel state lives: memory (one node) or redis.',
+  ),
   redisUrl: opt(z.string().min(1), 'redis://127.0.0.1:6379', 'Redis server used by the redis engine.'),
   redisPrefix: opt(z.string(), 'herald', 'Prefix for every Redis key and Pub/Sub channel Herald uses.'),
   historySize: opt(nonNegativeInt, 100, 'Publications kept per channel for recovery and polling (0 = none).'),
@@ -141,7 +145,11 @@ export const optionSpecs = {
   ),
 
   // MQTT
-  mqttPort: opt(port, 1883, 'TCP port for MQTT (0 turns MQTT over TCP off).'),
+  mqttPort: opt(
+    z.union([z.literal('auto'), port]),
+    1883,
+    'TCP port for MQTT (0 turns MQTT over TCP off; "auto" picks a free port).',
+  ),
   mqttHost: opt(z.string().min(1), '0.0.0.0', 'Interface the MQTT listener binds to.'),
   mqttAllowAnonymous: opt(bool, true, 'Accept MQTT clients without username/password.'),
   mqttUsers: opt(

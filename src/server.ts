@@ -13,12 +13,13 @@ import { Hub } from './hub/hub.js';
 import { createLogger } from './logger.js';
 import type { Door, DoorContext } from './transports/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
+import { mqttDoor } from './transports/mqtt/door.js';
 import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
 
 /** Every door, in registration order. A new door is one line here. */
-export const doors: Door[] = [httpBasicsDoor, echoDoor, chatDoor];
+export const doors: Door[] = [httpBasicsDoor, echoDoor, chatDoor, mqttDoor];
 
 export interface HeraldOptions {
   logger?: Logger;
@@ -33,6 +34,7 @@ export class Herald {
   readonly app: FastifyInstance;
   readonly upgrades: UpgradeRouter;
   private readonly shutdownHooks: (() => Promise<void> | void)[] = [];
+  private readonly listeners = new Map<string, AddressInfo>();
   private stopping: Promise<void> | undefined;
 
   constructor(config: Config, options: HeraldOptions = {}) {
@@ -84,7 +86,9 @@ export class Herald {
       reply.code(e.status).send({ error: e.toJSON() });
     });
     app.setNotFoundHandler((req, reply) => {
-      reply.code(404).send({ error: new HeraldError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`).toJSON() });
+      reply
+        .code(404)
+        .send({ error: new HeraldError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`).toJSON() });
     });
     const ctx: DoorContext = {
       app,
@@ -93,6 +97,7 @@ export class Herald {
       log: this.log,
       upgrades: this.upgrades,
       onShutdown: (fn) => this.shutdownHooks.push(fn),
+      listening: (name, address) => this.listeners.set(name, address),
     };
     for (const door of doors) await door.register(ctx);
     await this.hub.start();
@@ -103,6 +108,11 @@ export class Herald {
 
   address(): AddressInfo {
     return this.app.server.address() as AddressInfo;
+  }
+
+  /** Where a door with a port of its own listens (e.g. 'mqtt'), once started; undefined when off. */
+  listenerAddress(name: string): AddressInfo | undefined {
+    return this.listeners.get(name);
   }
 
   /** http://host:port of the listener, with a loopback host when bound to every interface. */

@@ -1,6 +1,8 @@
 // The embedded engine: every channel's stream, history and presence in this process's memory.
 // Its epoch for a channel is made when the channel is first seen, so a restart changes every epoch
 // and clients holding old positions are told they cannot recover, rather than given a silent gap.
+
+import { matchesFilter } from '../hub/channel-name.js';
 import type {
   ClientInfo,
   HistoryQuery,
@@ -9,7 +11,6 @@ import type {
   Publication,
   PublishRequest,
 } from '../hub/types.js';
-import { matchesFilter } from '../hub/channel-name.js';
 import type { Engine, EngineSink, NodeInfo, StreamLimits } from './engine.js';
 import { newEpoch } from './epoch.js';
 import { selectHistory } from './history-window.js';

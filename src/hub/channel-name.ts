@@ -9,7 +9,10 @@ export const DEFAULT_MAX_CHANNEL_LENGTH = 255;
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f+#]/;
 
 /** Returns a reason the name is not a valid channel, or undefined when it is. */
-export function channelNameProblem(name: unknown, maxLength = DEFAULT_MAX_CHANNEL_LENGTH): string | undefined {
+export function channelNameProblem(
+  name: unknown,
+  maxLength = DEFAULT_MAX_CHANNEL_LENGTH,
+): string | undefined {
   if (typeof name !== 'string' || name.length === 0) return 'channel name must be a non-empty string';
   if (Buffer.byteLength(name) > maxLength) return `channel name longer than ${maxLength} bytes`;
   if (FORBIDDEN.test(name)) return 'channel name contains a wildcard (+ #) or a control character';
@@ -38,7 +41,8 @@ export function filterProblem(filter: unknown, maxLength = DEFAULT_MAX_CHANNEL_L
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i];
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return '# must be the whole last level';
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1))
+      return '# must be the whole last level';
     if (level.includes('+') && level !== '+') return '+ must be a whole level';
   }
   return undefined;

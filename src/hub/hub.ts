@@ -3,7 +3,12 @@
 // wire format. It does no I/O of its own: doors own sockets, the engine owns shared state.
 import type { Engine, EngineSink, NodeInfo, StreamLimits } from '../engine/engine.js';
 import { HeraldError } from '../errors.js';
-import { assertChannelName, DEFAULT_MAX_CHANNEL_LENGTH, filterProblem, matchesFilter } from './channel-name.js';
+import {
+  assertChannelName,
+  DEFAULT_MAX_CHANNEL_LENGTH,
+  filterProblem,
+  matchesFilter,
+} from './channel-name.js';
 import { type ChannelOptions, ChannelOptionsResolver } from './channel-options.js';
 import type {
   ClientInfo,
@@ -181,7 +186,11 @@ export class Hub {
 
   // ---- subscribing ------------------------------------------------------------------------------
 
-  async subscribe(channel: string, subscriber: Subscriber, opts: SubscribeOptions = {}): Promise<SubscribeResult> {
+  async subscribe(
+    channel: string,
+    subscriber: Subscriber,
+    opts: SubscribeOptions = {},
+  ): Promise<SubscribeResult> {
     this.validateChannel(channel);
     const state = this.channelState(channel);
     let group = state.groups.get(subscriber.format as FrameFormat);
@@ -223,13 +232,20 @@ export class Hub {
     this.subscriptionCount--;
     if (state.size === 0) {
       this.channels.delete(channel);
-      this.engine.unsubscribe([channel]).catch((err) => this.log?.warn({ err, channel }, 'engine unsubscribe failed'));
+      this.engine
+        .unsubscribe([channel])
+        .catch((err) => this.log?.warn({ err, channel }, 'engine unsubscribe failed'));
     }
     return true;
   }
 
   isSubscribed(channel: string, subscriber: Subscriber): boolean {
-    return this.channels.get(channel)?.groups.get(subscriber.format as FrameFormat)?.has(subscriber) ?? false;
+    return (
+      this.channels
+        .get(channel)
+        ?.groups.get(subscriber.format as FrameFormat)
+        ?.has(subscriber) ?? false
+    );
   }
 
   /**
@@ -386,7 +402,10 @@ export class Hub {
           try {
             subscriber.deliver(pub, frame);
           } catch (err) {
-            this.log?.error({ err, channel: pub.channel, filter: pattern.filter }, 'pattern subscriber failed');
+            this.log?.error(
+              { err, channel: pub.channel, filter: pattern.filter },
+              'pattern subscriber failed',
+            );
           }
         }
       }
@@ -394,7 +413,10 @@ export class Hub {
   }
 
   private signalGap(state: ChannelState): void {
-    this.log?.warn({ channel: state.name }, 'live delivery skipped publications; asking subscribers to resync');
+    this.log?.warn(
+      { channel: state.name },
+      'live delivery skipped publications; asking subscribers to resync',
+    );
     for (const group of state.groups.values()) {
       for (const sub of group.values()) sub.subscriber.onInsufficientState?.(state.name);
     }
@@ -523,7 +545,11 @@ export function isCompleteRecovery(since: StreamPosition, h: HistoryResult): boo
   if (since.offset > h.position.offset) return false; // a position from the future: not ours
   if (since.offset === h.position.offset) return true;
   const first = h.publications[0];
-  return first !== undefined && first.offset === since.offset + 1 && h.publications.length === h.position.offset - since.offset;
+  return (
+    first !== undefined &&
+    first.offset === since.offset + 1 &&
+    h.publications.length === h.position.offset - since.offset
+  );
 }
 
 function engineError(err: unknown): HeraldError {

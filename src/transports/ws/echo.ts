@@ -19,7 +19,9 @@ export const echoDoor: Door = {
         log.info({ session: id, path: '/echo' }, `Received: ${text}`);
         sendBounded(ws, echoText(text), false, config);
       });
-      ws.on('error', (err) => log.warn({ session: id, path: '/echo', err: err.message }, 'echo session error'));
+      ws.on('error', (err) =>
+        log.warn({ session: id, path: '/echo', err: err.message }, 'echo session error'),
+      );
     });
   },
 };
