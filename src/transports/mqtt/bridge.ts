@@ -82,7 +82,8 @@ export class MqttBridge implements Subscriber<Buffer> {
   ): void {
     // MQTT-3.1.3-8, which aedes 1.x does not enforce: a session nobody can name cannot persist.
     if (!packet.clientId && packet.clean === false) {
-      return cb(new Error('an empty client id needs a clean session'), false);
+      cb(new Error('an empty client id needs a clean session'), false);
+      return;
     }
     cb(null, true);
   }
@@ -96,7 +97,8 @@ export class MqttBridge implements Subscriber<Buffer> {
     const result = this.o.auth.check(username, password);
     if (result.ok) {
       this.users.set(client, result.user);
-      return cb(null, true);
+      cb(null, true);
+      return;
     }
     const err = new Error(
       username === undefined ? 'anonymous MQTT clients are not allowed' : 'bad user name or password',
@@ -118,8 +120,14 @@ export class MqttBridge implements Subscriber<Buffer> {
     cb: (err?: Error | null) => void,
   ): void {
     const problem = this.publishProblem(packet);
-    if (problem) return cb(new Error(problem));
-    if (packet.qos === 2) return cb(null);
+    if (problem) {
+      cb(new Error(problem));
+      return;
+    }
+    if (packet.qos === 2) {
+      cb(null);
+      return;
+    }
     this.toHub(packet, client).then(() => {
       this.broker.markAccepted(packet);
       cb(null);

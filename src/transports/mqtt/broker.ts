@@ -38,8 +38,14 @@ export class HeraldBroker extends Aedes {
     const client = typeof clientOrDone === 'function' ? null : (clientOrDone ?? null);
     const done = (typeof clientOrDone === 'function' ? clientOrDone : maybeDone) ?? noop;
     // The broker's own `$SYS/...` topics stay inside the broker: never channels.
-    if (packet.topic.startsWith('$')) return nativePublish.call(this, packet, client, done);
-    if (this.accepted.delete(packet)) return done();
+    if (packet.topic.startsWith('$')) {
+      nativePublish.call(this, packet, client, done);
+      return;
+    }
+    if (this.accepted.delete(packet)) {
+      done();
+      return;
+    }
     this.toHub(packet, client).then(
       () => done(),
       (err: Error) => done(err),

@@ -25,7 +25,8 @@ export function mqttWebSocket(
   ctx.upgrades.add(MQTT_WS_PATH, (req, socket, head) => {
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes('mqtt')) {
-      return refuse(socket, 400, 'Bad Request', 'MQTT over WebSocket needs the "mqtt" subprotocol');
+      refuse(socket, 400, 'Bad Request', 'MQTT over WebSocket needs the "mqtt" subprotocol');
+      return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws);
