@@ -30,6 +30,14 @@ export function mqttWebSocket(
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws);
+      // The packet writer corks the stream and writes a packet in pieces; without _writev each
+      // piece would be a frame of its own. One packet (or more) per frame instead.
+      (stream as Duplex & { _writev: unknown })._writev = (
+        chunks: { chunk: Buffer }[],
+        cb: (err?: Error | null) => void,
+      ) => {
+        ws.send(Buffer.concat(chunks.map((c) => c.chunk)), { binary: true }, cb);
+      };
       gateTextFrames(ws, () => log.warn({ transport: 'mqtt-ws' }, 'MQTT client sent a text frame; closed'));
       stream.on('error', () => stream.destroy());
       handle(stream, ws);
