@@ -12,6 +12,8 @@ import {
   MqttTestClient,
   publishHeader,
   publishPacket,
+  publishQos2Packet,
+  pubrelPacket,
   RawMqtt,
 } from './helpers/mqtt.js';
 import { TestClient } from './helpers/ws.js';
@@ -166,6 +168,27 @@ describe('MQTT bridged to the hub', () => {
     await Promise.all([m.end(), other.end(), pub.end()]);
   });
 
+  test('QoS 2 is exactly once into the hub: a retransmitted PUBLISH (DUP) is not published again', async () => {
+    const { hub } = server.herald;
+    const watcher = await MqttTestClient.connect(url);
+    await watcher.subscribe('once/t', 2);
+    const raw = await RawMqtt.open(server.mqttPort!);
+    raw.write(connectPacket('once'));
+    raw.write(publishQos2Packet('once/t', 7, Buffer.from('one')));
+    await delay(100);
+    raw.write(publishQos2Packet('once/t', 7, Buffer.from('one'), true));
+    await delay(100);
+    raw.write(pubrelPacket(7));
+    await delay(100);
+    // CONNACK, PUBREC twice (one per PUBLISH), PUBCOMP.
+    assert.deepEqual([...raw.received], [0x20, 2, 0, 0, 0x50, 2, 0, 7, 0x50, 2, 0, 7, 0x70, 2, 0, 7]);
+    assert.equal((await hub.history('once/t')).position.offset, 1);
+    assert.equal((await watcher.next()).payload.toString(), 'one');
+    assert.deepEqual(await watcher.drain(200), []);
+    raw.destroy();
+    await watcher.end();
+  });
+
   test('$SYS stays inside the broker: the hub never sees it, clients cannot publish to it', async () => {
     const { hub } = server.herald;
     const all = hubCollector();
@@ -301,5 +324,20 @@ describe('MQTT bridged to the hub', () => {
       await assert.rejects(MqttTestClient.connect(url, { clientId: '', clean: false, connectTimeout: 2000 }));
       await othersGoOn();
     });
+  });
+});
+
+describe('MQTT shutdown', () => {
+  test('stop closes TCP and WebSocket MQTT clients and finishes promptly', async () => {
+    const s = await startHerald({ mqttPort: 'auto' });
+    const tcp = await MqttTestClient.connect(`mqtt://127.0.0.1:${s.mqttPort}`);
+    const ws = await MqttTestClient.connect(`${s.ws}/mqtt`);
+    const started = Date.now();
+    await s.stop();
+    await Promise.all([tcp.closed, ws.closed]);
+    assert.ok(Date.now() - started < 5000, 'shutdown does not wait for clients to leave');
+    await assert.rejects(RawMqtt.open(s.mqttPort!), /ECONNREFUSED/);
+    tcp.client.end(true);
+    ws.client.end(true);
   });
 });

@@ -199,6 +199,19 @@ export function publishPacket(topic: string, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from([0x30]), remainingLength(body.length), body]);
 }
 
+/** A QoS 2 PUBLISH with a packet id, optionally flagged as a retransmission (DUP). */
+export function publishQos2Packet(topic: string, id: number, payload: Buffer, dup = false): Buffer {
+  const mid = Buffer.alloc(2);
+  mid.writeUInt16BE(id);
+  const body = Buffer.concat([str(topic), mid, payload]);
+  return Buffer.concat([Buffer.from([dup ? 0x3c : 0x34]), remainingLength(body.length), body]);
+}
+
+/** PUBREL for a QoS 2 packet id. */
+export function pubrelPacket(id: number): Buffer {
+  return Buffer.from([0x62, 0x02, id >> 8, id & 0xff]);
+}
+
 /** The fixed header of a PUBLISH that declares `length` bytes of body. */
 export function publishHeader(length: number): Buffer {
   return Buffer.concat([Buffer.from([0x30]), remainingLength(length)]);
