@@ -159,6 +159,11 @@ export const optionSpecs = {
     true,
   ),
   mqttMaxPayload: opt(positiveInt, 65536, 'Largest MQTT payload accepted, in bytes.'),
+  mqttSessionQueue: opt(
+    positiveInt,
+    1000,
+    'QoS 1/2 messages held per persistent MQTT session (offline or unacknowledged); more are dropped.',
+  ),
 
   // cluster
   workers: opt(positiveInt, 1, 'Processes to run (node:cluster); more than 1 needs the redis engine.'),

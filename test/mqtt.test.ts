@@ -123,6 +123,27 @@ describe('MQTT over TCP', () => {
     await clean.end();
   });
 
+  test('a persistent session holds at most mqttSessionQueue messages while away', async () => {
+    const small = await startHerald({ mqttPort: 'auto', mqttSessionQueue: 3 });
+    const surl = `mqtt://127.0.0.1:${small.mqttPort}`;
+    try {
+      const opts = { clientId: 'slowpoke', clean: false } as const;
+      const first = await MqttTestClient.connect(surl, opts);
+      await first.subscribe('ql/#', 1);
+      await first.end();
+      for (let i = 1; i <= 6; i++) await small.herald.hub.publish('ql/t', { data: `m${i}` });
+      const back = await MqttTestClient.connect(surl, opts);
+      const got = (await back.drain(500)).map((m) => m.payload.toString());
+      assert.deepEqual(got, ['m1', 'm2', 'm3'], 'the first three were kept, the rest dropped');
+      // Acknowledged, the queue is free again: live messages flow.
+      await small.herald.hub.publish('ql/t', { data: 'm7' });
+      assert.equal((await back.next()).payload.toString(), 'm7');
+      await back.end();
+    } finally {
+      await small.stop();
+    }
+  });
+
   test('keep-alive: a silent client is dropped after 1.5 x keep-alive; a pinging one stays', async () => {
     const silent = await RawMqtt.open(port);
     silent.write(connectPacket('silent', 1));

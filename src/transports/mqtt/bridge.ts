@@ -15,6 +15,7 @@ import type { Publication } from '../../hub/types.js';
 import { fromBytes, toBytes } from '../../protocol/payload.js';
 import type { MqttAuth } from './auth.js';
 import { HeraldBroker } from './broker.js';
+import { boundedMemoryPersistence } from './session-queue.js';
 
 /** QoS of a publication that does not say (API, WebSocket, SSE-side publishers): at least once. */
 export const DEFAULT_QOS = 1;
@@ -28,6 +29,8 @@ export interface BridgeOptions {
   auth: MqttAuth;
   maxPayload: number;
   maxChannelNameLength: number;
+  /** QoS 1/2 messages held per persistent session. */
+  sessionQueue: number;
   /** aedes: keep-alive grace and CONNECT deadline (ms). */
   connectTimeout?: number;
 }
@@ -41,6 +44,12 @@ export class MqttBridge implements Subscriber<Buffer> {
     this.broker = new HeraldBroker(
       {
         connectTimeout: o.connectTimeout ?? 30_000,
+        persistence: boundedMemoryPersistence(o.sessionQueue, (client) =>
+          o.log.warn(
+            { client, limit: o.sessionQueue },
+            'MQTT session queue full; newer messages are not kept for it',
+          ),
+        ),
         preConnect: (client, packet, cb) => this.preConnect(client, packet, cb),
         authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
         authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),

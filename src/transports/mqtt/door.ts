@@ -19,6 +19,7 @@ export const mqttDoor: Door = {
       auth: new MqttAuth({ allowAnonymous: config.mqttAllowAnonymous, users: config.mqttUsers }),
       maxPayload: config.mqttMaxPayload,
       maxChannelNameLength: config.maxChannelNameLength,
+      sessionQueue: config.mqttSessionQueue,
     });
     const { broker } = bridge;
     const limit = packetLimit(config.mqttMaxPayload);
