@@ -243,6 +243,12 @@ describe('MQTT bridged to the hub', () => {
     assert.equal(closed.code, 1003);
     assert.deepEqual(await watcher.drain(300), []);
     assert.equal((await server.herald.hub.history('txt/a')).position.offset, 0);
+    // A frame larger than any legal packet is refused by the WebSocket layer: 1009.
+    const big = await TestClient.open(`${server.ws}/mqtt`, undefined, 'mqtt');
+    big.send(connectPacket('big-frame'), true);
+    await big.next();
+    big.send(Buffer.alloc(MAX_PAYLOAD + 70_000), true);
+    assert.equal((await big.closed).code, 1009);
     await watcher.end();
   });
 

@@ -187,6 +187,25 @@ describe('MQTT over TCP', () => {
     } finally {
       await locked.stop();
     }
+    // With anonymous access on, a known user must still give the right password.
+    const open = await startHerald({ mqttPort: 'auto', mqttUsers: { device: 's3cret' } });
+    const ourl = `mqtt://127.0.0.1:${open.mqttPort}`;
+    try {
+      await assert.rejects(
+        MqttTestClient.connect(ourl, { username: 'device', password: 'wrong' }),
+        /password/i,
+      );
+      const stranger = await MqttTestClient.connect(ourl, { username: 'stranger', password: 'x' });
+      await stranger.publish('anon/t', 'hi', { qos: 1 });
+      assert.equal(
+        (await open.herald.hub.history('anon/t')).publications[0].info?.user,
+        '',
+        'unverified: anonymous',
+      );
+      await stranger.end();
+    } finally {
+      await open.stop();
+    }
   });
 });
 
