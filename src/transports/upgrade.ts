@@ -24,11 +24,9 @@ export class UpgradeRouter {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '/').split('?', 1)[0];
     const handler = this.routes.get(path);
-    if (!handler) return refuse(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
-    if (!this.originAllowed(req.headers.origin)) {
-      return refuse(socket, 403, 'Forbidden', 'origin not allowed');
-    }
-    handler(req, socket, head);
+    if (!handler) refuse(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
+    else if (!this.originAllowed(req.headers.origin)) refuse(socket, 403, 'Forbidden', 'origin not allowed');
+    else handler(req, socket, head);
   }
 }
 
