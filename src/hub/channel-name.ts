@@ -52,6 +52,7 @@ export function filterProblem(filter: unknown, maxLength = DEFAULT_MAX_CHANNEL_L
 export function matchesFilter(filter: string, channel: string): boolean {
   // MQTT-4.7.2-1: a filter starting with a wildcard never matches a `$` topic.
   if ((filter[0] === '#' || filter[0] === '+') && channel.startsWith('$')) return false;
+  if (filter === '#') return true; // the MQTT bridge's filter: matched on every publication
   const f = filter.split('/');
   const c = channel.split('/');
   for (let i = 0; i < f.length; i++) {
