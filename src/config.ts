@@ -155,7 +155,7 @@ export const optionSpecs = {
   mqttUsers: opt(
     jsonOf(z.record(z.string(), z.string())),
     {},
-    'MQTT credentials as JSON {"user":"password"}; used when anonymous access is off.',
+    'MQTT credentials as JSON {"user":"password"}; the only clients let in when anonymous access is off.',
     true,
   ),
   mqttMaxPayload: opt(positiveInt, 65536, 'Largest MQTT payload accepted, in bytes.'),
