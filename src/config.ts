@@ -155,16 +155,25 @@ export const optionSpecs = {
   ),
 
   // MQTT
-  mqttPort: opt(port, 1883, 'TCP port for MQTT (0 turns MQTT over TCP off).'),
+  mqttPort: opt(
+    z.union([z.literal('auto'), port]),
+    1883,
+    'TCP port for MQTT (0 turns MQTT over TCP off; "auto" picks a free port).',
+  ),
   mqttHost: opt(z.string().min(1), '0.0.0.0', 'Interface the MQTT listener binds to.'),
   mqttAllowAnonymous: opt(bool, true, 'Accept MQTT clients without username/password.'),
   mqttUsers: opt(
     jsonOf(z.record(z.string(), z.string())),
     {},
-    'MQTT credentials as JSON {"user":"password"}; used when anonymous access is off.',
+    'MQTT credentials as JSON {"user":"password"}; the only clients let in when anonymous access is off.',
     true,
   ),
   mqttMaxPayload: opt(positiveInt, 65536, 'Largest MQTT payload accepted, in bytes.'),
+  mqttSessionQueue: opt(
+    positiveInt,
+    1000,
+    'QoS 1/2 messages held per persistent MQTT session (offline or unacknowledged); more are dropped.',
+  ),
 
   // cluster
   workers: opt(positiveInt, 1, 'Processes to run (node:cluster); more than 1 needs the redis engine.'),

@@ -17,6 +17,7 @@ import { centrifugeDoor } from './transports/centrifuge/door.js';
 import type { Door, DoorContext } from './transports/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
 import { metricsDoor } from './transports/metrics.js';
+import { mqttDoor } from './transports/mqtt/door.js';
 import { pollDoor } from './transports/poll/door.js';
 import { sseDoor } from './transports/sse/door.js';
 import { originChecker, UpgradeRouter } from './transports/upgrade.js';
@@ -35,6 +36,7 @@ export const doors: Door[] = [
   apiDoor,
   sseDoor,
   pollDoor,
+  mqttDoor,
 ];
 
 export interface HeraldOptions {
@@ -50,6 +52,7 @@ export class Herald {
   readonly app: FastifyInstance;
   readonly upgrades: UpgradeRouter;
   private readonly shutdownHooks: (() => Promise<void> | void)[] = [];
+  private readonly listeners = new Map<string, AddressInfo>();
   private stopping: Promise<void> | undefined;
 
   constructor(config: Config, options: HeraldOptions = {}) {
@@ -112,6 +115,7 @@ export class Herald {
       log: this.log,
       upgrades: this.upgrades,
       onShutdown: (fn) => this.shutdownHooks.push(fn),
+      listening: (name, address) => this.listeners.set(name, address),
     };
     for (const door of doors) await door.register(ctx);
     await this.hub.start();
@@ -122,6 +126,11 @@ export class Herald {
 
   address(): AddressInfo {
     return this.app.server.address() as AddressInfo;
+  }
+
+  /** Where a door with a port of its own listens (e.g. 'mqtt'), once started; undefined when off. */
+  listenerAddress(name: string): AddressInfo | undefined {
+    return this.listeners.get(name);
   }
 
   /** http://host:port of the listener, with a loopback host when bound to every interface. */

@@ -69,7 +69,7 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     sub.subscribe();
     c.connect();
     await subscribed(sub);
-    await until(() => server.herald.hub.localStats().numSubscriptions >= 2, 3000, 'both subscribed');
+    await until(() => server.herald.hub.localSubscribers('chat') >= 2, 3000, 'both subscribed');
     await c.publish('chat', 'hello from the SDK');
     assert.equal(await chat.nextText(), 'Broadcast: hello from the SDK');
     const ctx = await own;

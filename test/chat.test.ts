@@ -14,10 +14,10 @@ async function joinChat(server: TestServer): Promise<TestClient> {
 /** Waits until the hub counts this many subscribers of `chat` (subscribing is asynchronous). */
 async function settled(server: TestServer, subs: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (server.herald.hub.localStats().numSubscriptions === subs) return;
+    if (server.herald.hub.localSubscribers('chat') === subs) return;
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`expected ${subs} subscriptions, have ${server.herald.hub.localStats().numSubscriptions}`);
+  throw new Error(`expected ${subs} subscriptions, have ${server.herald.hub.localSubscribers('chat')}`);
 }
 
 describe('/chat broadcast room', () => {

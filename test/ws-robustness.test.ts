@@ -198,7 +198,7 @@ describe('dead and slow peers', () => {
       const writer = await TestClient.open(`${server.ws}/chat`);
       await reader.nextText();
       await writer.nextText();
-      while (server.herald.hub.localStats().numSubscriptions < 3) await new Promise((r) => setTimeout(r, 10));
+      while (server.herald.hub.localSubscribers('chat') < 3) await new Promise((r) => setTimeout(r, 10));
       const chunk = 'z'.repeat(50_000);
       let received = 0;
       // Bounded: 400 x 50 kB is far more than loopback's socket buffers can hide.

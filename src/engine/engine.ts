@@ -52,6 +52,14 @@ export interface Engine {
   /** This node wants (or no longer wants) live publications of these channels. */
   subscribe(channels: string[]): Promise<void>;
   unsubscribe(channels: string[]): Promise<void>;
+  /**
+   * This node wants (or no longer wants) live publications of every channel matching these
+   * MQTT-style filters (`+` one level, `#` the rest; see hub/channel-name.ts matchesFilter). Each
+   * publication still reaches the sink at most once, however many filters and channel
+   * subscriptions match it. Optional: without it the hub refuses pattern subscriptions.
+   */
+  subscribePatterns?(filters: string[]): Promise<void>;
+  unsubscribePatterns?(filters: string[]): Promise<void>;
 
   /**
    * Publications after `since` (or the newest ones), oldest first unless reverse, and the stream's

@@ -1,6 +1,8 @@
 // The embedded engine: every channel's stream, history and presence in this process's memory.
 // Its epoch for a channel is made when the channel is first seen, so a restart changes every epoch
 // and clients holding old positions are told they cannot recover, rather than given a silent gap.
+
+import { matchesFilter } from '../hub/channel-name.js';
 import type {
   ClientInfo,
   HistoryQuery,
@@ -32,6 +34,7 @@ export class MemoryEngine implements Engine {
   private readonly streams = new Map<string, Stream>();
   private readonly presenceByChannel = new Map<string, Map<string, PresenceEntry>>();
   private readonly subscribed = new Set<string>();
+  private readonly patterns = new Set<string>();
   private node: NodeInfo | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -56,13 +59,15 @@ export class MemoryEngine implements Engine {
     if (req.bytes !== undefined) pub.bytes = req.bytes;
     if (req.binary) pub.binary = true;
     if (req.info !== undefined) pub.info = req.info;
+    if (req.qos !== undefined) pub.qos = req.qos;
+    if (req.retain) pub.retain = true;
     if (limits.historySize > 0) {
       stream.pubs.push(pub);
       this.trim(stream, limits);
     }
     // Delivered before the promise settles, so a publisher that awaits publish() and then reads
     // history never sees its publication missing from live delivery.
-    if (this.subscribed.has(channel)) this.sink?.onPublication(pub);
+    if (this.subscribed.has(channel) || this.matchesPattern(channel)) this.sink?.onPublication(pub);
     return pub;
   }
 
@@ -80,6 +85,19 @@ export class MemoryEngine implements Engine {
 
   async unsubscribe(channels: string[]): Promise<void> {
     for (const c of channels) this.subscribed.delete(c);
+  }
+
+  async subscribePatterns(filters: string[]): Promise<void> {
+    for (const f of filters) this.patterns.add(f);
+  }
+
+  async unsubscribePatterns(filters: string[]): Promise<void> {
+    for (const f of filters) this.patterns.delete(f);
+  }
+
+  private matchesPattern(channel: string): boolean {
+    for (const f of this.patterns) if (matchesFilter(f, channel)) return true;
+    return false;
   }
 
   async history(channel: string, query: HistoryQuery, limits: StreamLimits): Promise<HistoryResult> {

@@ -12,6 +12,7 @@
 // is gone and the next publish starts a new epoch: clients learn that, rather than being given a gap.
 import { Redis, type RedisOptions } from 'ioredis';
 import { HeraldError } from '../errors.js';
+import { matchesFilter } from '../hub/channel-name.js';
 import type { Logger } from '../hub/hub.js';
 import type {
   ClientInfo,
@@ -61,12 +62,32 @@ interface Scripts {
 }
 
 const REPORT_THROTTLE_MS = 5000;
+const MAX_DELIVERED_TRACKED = 100_000;
+
+/** An MQTT filter as a Redis glob: '+' and '#' become '*', glob metacharacters are escaped. */
+export function filterToGlob(filter: string): string {
+  if (filter === '#') return '*';
+  const escaped = filter.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+  return escaped
+    .split('/')
+    .map((level) => (level === '+' ? '*' : level))
+    .join('/')
+    .replace(/\/#$/, '*');
+}
 
 export class RedisEngine implements Engine {
   readonly name = 'redis';
   private readonly cmd: Redis & Scripts;
   private readonly bus: Redis;
   private readonly subs: BusSubscriptions;
+  /** MQTT-style filters the hub wants (PSUBSCRIBEd as globs, then matched exactly here). */
+  private readonly psubs: BusSubscriptions;
+  private readonly filters = new Map<string, string>();
+  /**
+   * The newest publication handed to the sink per channel: a publication can arrive once for a
+   * channel subscription and once per matching pattern, and must reach the sink once.
+   */
+  private readonly delivered = new Map<string, { epoch: string; offset: number }>();
   private sink: EngineSink | undefined;
   private closing = false;
   private busWasReady = false;
@@ -95,10 +116,17 @@ export class RedisEngine implements Engine {
     this.cmd.defineCommand('heraldPresenceGet', { numberOfKeys: 2, lua: PRESENCE_GET_LUA });
     this.cmd.defineCommand('heraldNodeReport', { numberOfKeys: 2, lua: NODE_REPORT_LUA });
     this.subs = new BusSubscriptions(this.bus);
+    this.psubs = new BusSubscriptions(this.bus, 'pattern');
     this.watch(this.cmd, 'command');
     this.watch(this.bus, 'bus');
     this.bus.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onBusMessage(channel, message));
-    this.bus.on('close', () => this.subs.connectionLost());
+    this.bus.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, message: Buffer) =>
+      this.onBusPatternMessage(channel, message),
+    );
+    this.bus.on('close', () => {
+      this.subs.connectionLost();
+      this.psubs.connectionLost();
+    });
     this.bus.on('ready', () => this.onBusReady());
   }
 
@@ -149,6 +177,8 @@ export class RedisEngine implements Engine {
     if (req.bytes !== undefined) pub.bytes = req.bytes;
     if (req.binary) pub.binary = true;
     if (req.info !== undefined) pub.info = req.info;
+    if (req.qos) pub.qos = req.qos;
+    if (req.retain) pub.retain = true;
     return pub;
   }
 
@@ -170,14 +200,57 @@ export class RedisEngine implements Engine {
     await this.run(() => this.subs.unsubscribe(channels.map(this.busChannel)));
   }
 
-  private onBusMessage(busChannel: Buffer, message: Buffer): void {
-    const sink = this.sink;
+  async subscribePatterns(filters: string[]): Promise<void> {
+    const globs: string[] = [];
+    for (const f of filters) {
+      const glob = this.busPrefix + filterToGlob(f);
+      this.filters.set(f, glob);
+      globs.push(glob);
+    }
+    await this.run(() => this.psubs.subscribe(globs));
+  }
+
+  async unsubscribePatterns(filters: string[]): Promise<void> {
+    const globs: string[] = [];
+    for (const f of filters) {
+      if (!this.filters.delete(f)) continue;
+      const glob = this.busPrefix + filterToGlob(f);
+      // Two filters may share a glob ('a/+' and 'a/#' do not, but '+' and '+' would): keep it if used.
+      if (![...this.filters.values()].includes(glob)) globs.push(glob);
+    }
+    await this.run(() => this.psubs.unsubscribe(globs));
+  }
+
+  private onBusPatternMessage(busChannel: Buffer, message: Buffer): void {
     const name = busChannel.toString('utf8');
-    if (!sink || !this.subs.has(name)) return;
     const channel = name.slice(this.busPrefix.length);
+    // A glob is wider than its filter ('*' crosses '/'): match the filter itself.
+    let wanted = false;
+    for (const f of this.filters.keys()) {
+      if (matchesFilter(f, channel)) {
+        wanted = true;
+        break;
+      }
+    }
+    if (wanted) this.deliverBusMessage(channel, message, false);
+  }
+
+  private onBusMessage(busChannel: Buffer, message: Buffer): void {
+    const name = busChannel.toString('utf8');
+    if (!this.subs.has(name)) return;
+    this.deliverBusMessage(name.slice(this.busPrefix.length), message, true);
+  }
+
+  private deliverBusMessage(channel: string, message: Buffer, withPresence: boolean): void {
+    const sink = this.sink;
+    if (!sink) return;
     try {
       const m = decodeBusMessage(message);
-      if (m.kind === 'pub') sink.onPublication(publicationFrom(channel, m.offset, m.epoch, m.time, m.body));
+      if (m.kind === 'pub') {
+        if (this.alreadyDelivered(channel, m.epoch, m.offset)) return;
+        sink.onPublication(publicationFrom(channel, m.offset, m.epoch, m.time, m.body));
+      } else if (!withPresence)
+        return; // presence events are for channel subscribers only
       else if (m.kind === 'join') sink.onJoin(channel, m.info);
       else sink.onLeave(channel, m.info);
     } catch (err) {
@@ -192,7 +265,7 @@ export class RedisEngine implements Engine {
     }
     // A new connection: Redis knows none of our subscriptions, and whatever was published while we
     // were away never reached us. Subscribe again first, then let the subscribers catch up.
-    this.subs.resubscribeAll().then(
+    Promise.all([this.subs.resubscribeAll(), this.psubs.resubscribeAll()]).then(
       () => {
         this.opts.log?.info(
           { channels: this.subs.wanted.size },
@@ -205,6 +278,15 @@ export class RedisEngine implements Engine {
         this.bus.disconnect(true); // reconnect, and try again on the next ready
       },
     );
+  }
+
+  private alreadyDelivered(channel: string, epoch: string, offset: number): boolean {
+    const last = this.delivered.get(channel);
+    if (last && last.epoch === epoch && offset <= last.offset) return true;
+    // Bounded: forgetting only risks a repeat, which the hub drops for channel subscribers anyway.
+    if (!last && this.delivered.size >= MAX_DELIVERED_TRACKED) this.delivered.clear();
+    this.delivered.set(channel, { epoch, offset });
+    return false;
   }
 
   // ---- history ----------------------------------------------------------------------------------

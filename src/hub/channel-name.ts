@@ -26,9 +26,33 @@ export function assertChannelName(name: unknown, maxLength?: number): asserts na
   if (problem) throw new HeraldError('BAD_REQUEST', problem);
 }
 
+// Control characters only: in a filter the wildcards are the point.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Returns a reason the MQTT-style subscription filter is not valid, or undefined when it is: `+`
+ * must fill a whole level, `#` must be the whole last level (MQTT-4.7.1-1/2).
+ */
+export function filterProblem(filter: unknown, maxLength = DEFAULT_MAX_CHANNEL_LENGTH): string | undefined {
+  if (typeof filter !== 'string' || filter.length === 0) return 'filter must be a non-empty string';
+  if (Buffer.byteLength(filter) > maxLength) return `filter longer than ${maxLength} bytes`;
+  if (CONTROL.test(filter)) return 'filter contains a control character';
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1))
+      return '# must be the whole last level';
+    if (level.includes('+') && level !== '+') return '+ must be a whole level';
+  }
+  return undefined;
+}
+
 /** MQTT-style match of a channel against a subscription filter with `+` and `#`. */
 export function matchesFilter(filter: string, channel: string): boolean {
-  if (filter === '#') return !channel.startsWith('$');
+  // MQTT-4.7.2-1: a filter starting with a wildcard never matches a `$` topic.
+  if ((filter[0] === '#' || filter[0] === '+') && channel.startsWith('$')) return false;
+  if (filter === '#') return true; // the MQTT bridge's filter: matched on every publication
   const f = filter.split('/');
   const c = channel.split('/');
   for (let i = 0; i < f.length; i++) {

@@ -3,7 +3,12 @@
 // wire format. It does no I/O of its own: doors own sockets, the engine owns shared state.
 import type { Engine, EngineSink, NodeInfo, StreamLimits } from '../engine/engine.js';
 import { HeraldError } from '../errors.js';
-import { assertChannelName, DEFAULT_MAX_CHANNEL_LENGTH } from './channel-name.js';
+import {
+  assertChannelName,
+  DEFAULT_MAX_CHANNEL_LENGTH,
+  filterProblem,
+  matchesFilter,
+} from './channel-name.js';
 import { type ChannelOptions, ChannelOptionsResolver } from './channel-options.js';
 import type {
   ClientInfo,
@@ -94,6 +99,14 @@ interface ChannelState {
   lastOffset: number;
 }
 
+/** Subscribers of one MQTT-style filter, grouped by wire format like a channel's. */
+interface PatternState {
+  readonly filter: string;
+  readonly groups: Map<FrameFormat, Set<Subscriber>>;
+  size: number;
+  ready: Promise<void>;
+}
+
 export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
@@ -103,6 +116,7 @@ export class Hub {
   readonly options: HubOptions;
   private readonly resolver: ChannelOptionsResolver;
   private readonly channels = new Map<string, ChannelState>();
+  private readonly patterns = new Map<string, PatternState>();
   private readonly presenceLocal = new Map<string, Map<string, ClientInfo>>();
   private presenceTimer: NodeJS.Timeout | undefined;
   private clientCount = 0;
@@ -243,6 +257,62 @@ export class Hub {
     );
   }
 
+  /**
+   * Live delivery of every channel matching an MQTT-style filter (`+` one level, `#` the rest). A
+   * filter spans many streams, so there is no history, recovery or gap signal: it is for doors whose
+   * own protocol has none to offer (MQTT). Presence events are not delivered to patterns.
+   */
+  async subscribePattern(filter: string, subscriber: Subscriber): Promise<void> {
+    const problem = filterProblem(filter, this.options.maxChannelNameLength);
+    if (problem) throw new HeraldError('BAD_REQUEST', problem);
+    const engine = this.engine;
+    if (!engine.subscribePatterns) {
+      throw new HeraldError('NOT_AVAILABLE', `engine "${engine.name}" has no pattern subscriptions`);
+    }
+    let state = this.patterns.get(filter);
+    if (!state) {
+      const created: PatternState = { filter, groups: new Map(), size: 0, ready: Promise.resolve() };
+      created.ready = engine.subscribePatterns([filter]).catch((err) => {
+        if (this.patterns.get(filter) === created) this.patterns.delete(filter);
+        throw err;
+      });
+      created.ready.catch(() => {});
+      state = created;
+      this.patterns.set(filter, state);
+    }
+    let group = state.groups.get(subscriber.format as FrameFormat);
+    if (group?.has(subscriber)) throw new HeraldError('ALREADY_SUBSCRIBED', filter);
+    if (!group) {
+      group = new Set();
+      state.groups.set(subscriber.format as FrameFormat, group);
+    }
+    group.add(subscriber);
+    state.size++;
+    this.subscriptionCount++;
+    try {
+      await state.ready;
+    } catch (err) {
+      this.unsubscribePattern(filter, subscriber);
+      throw engineError(err);
+    }
+  }
+
+  unsubscribePattern(filter: string, subscriber: Subscriber): boolean {
+    const state = this.patterns.get(filter);
+    const group = state?.groups.get(subscriber.format as FrameFormat);
+    if (!state || !group?.delete(subscriber)) return false;
+    if (group.size === 0) state.groups.delete(subscriber.format as FrameFormat);
+    state.size--;
+    this.subscriptionCount--;
+    if (state.size === 0) {
+      this.patterns.delete(filter);
+      this.engine
+        .unsubscribePatterns?.([filter])
+        .catch((err) => this.log?.warn({ err, filter }, 'engine pattern unsubscribe failed'));
+    }
+    return true;
+  }
+
   private channelState(channel: string): ChannelState {
     let state = this.channels.get(channel);
     if (!state) {
@@ -283,9 +353,16 @@ export class Hub {
   /** Fan-out: the hot path. One encode per format, then the same frame to every subscriber. */
   private dispatch(pub: Publication): void {
     const state = this.channels.get(pub.channel);
-    if (!state) return;
+    if (state) {
+      if (!this.dispatchChannel(state, pub)) return;
+    }
+    if (this.patterns.size > 0) this.dispatchPatterns(pub);
+  }
+
+  /** Delivers to the channel's own subscribers; false when the bus repeated a publication. */
+  private dispatchChannel(state: ChannelState, pub: Publication): boolean {
     if (pub.epoch === state.epoch) {
-      if (pub.offset <= state.lastOffset) return; // the bus repeated itself
+      if (pub.offset <= state.lastOffset) return false; // the bus repeated itself
       if (state.lastOffset > 0 && pub.offset !== state.lastOffset + 1) this.signalGap(state);
     } else if (state.epoch !== '') {
       this.signalGap(state);
@@ -308,6 +385,37 @@ export class Hub {
           sub.subscriber.deliver(pub, frame);
         } catch (err) {
           this.log?.error({ err, channel: pub.channel }, 'subscriber failed to take a publication');
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Delivers to pattern subscribers whose filter matches, one encode per format across all of them.
+   * (A format used both by a channel's subscribers and by patterns is encoded once for each side;
+   * in practice only the MQTT bridge subscribes by pattern, with a format of its own.)
+   */
+  private dispatchPatterns(pub: Publication): void {
+    let frames: Map<FrameFormat, unknown> | undefined;
+    for (const pattern of this.patterns.values()) {
+      if (!matchesFilter(pattern.filter, pub.channel)) continue;
+      for (const [format, group] of pattern.groups) {
+        frames ??= new Map();
+        let frame = frames.get(format);
+        if (frame === undefined && !frames.has(format)) {
+          frame = format.encode(pub);
+          frames.set(format, frame);
+        }
+        for (const subscriber of group) {
+          try {
+            subscriber.deliver(pub, frame);
+          } catch (err) {
+            this.log?.error(
+              { err, channel: pub.channel, filter: pattern.filter },
+              'pattern subscriber failed',
+            );
+          }
         }
       }
     }

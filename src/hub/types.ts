@@ -35,6 +35,10 @@ export interface Publication {
   binary?: boolean;
   /** The publishing client, when a client published it. */
   info?: ClientInfo;
+  /** MQTT quality of service asked for by the publisher; absent = the MQTT door's default (1). */
+  qos?: 0 | 1 | 2;
+  /** MQTT retain: the broker keeps it as the topic's last value for later MQTT subscribers. */
+  retain?: boolean;
   /** Milliseconds since the Unix epoch when the engine accepted it. */
   time: number;
 }
@@ -45,6 +49,8 @@ export interface PublishRequest {
   bytes?: Uint8Array;
   binary?: boolean;
   info?: ClientInfo;
+  qos?: 0 | 1 | 2;
+  retain?: boolean;
 }
 
 export interface HistoryQuery {

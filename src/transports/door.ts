@@ -1,4 +1,5 @@
 // What every door gets from the composition root, and the one shape a door has.
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -13,6 +14,8 @@ export interface DoorContext {
   readonly upgrades: UpgradeRouter;
   /** Runs on graceful shutdown, after the listener stopped accepting and before the engine closes. */
   onShutdown(fn: () => Promise<void> | void): void;
+  /** A door that listens on its own port (MQTT over TCP) reports where, for Herald.listenerAddress. */
+  listening(name: string, address: AddressInfo): void;
 }
 
 export interface Door {

@@ -354,6 +354,39 @@ export function engineSuite(name: string, factory: () => Promise<EngineUnderTest
         await engine.unsubscribe(names);
       });
 
+      test('pattern subscriptions deliver each matching publication once, however many match', async (t) => {
+        if (!engine.subscribePatterns || !engine.unsubscribePatterns) {
+          t.skip('engine has no pattern subscriptions');
+          return;
+        }
+        const base = fresh('pat');
+        const exact = `${base}/a/x`;
+        await engine.subscribePatterns([`${base}/+/x`, `${base}/#`]);
+        await engine.subscribe([exact]);
+        await engine.publish(exact, { data: 1, qos: 1, retain: true }, limits); // exact + 2 patterns
+        await engine.publish(`${base}/b/x`, { data: 2 }, limits); // both patterns
+        await engine.publish(`${base}/c/d/x`, { data: 3 }, limits); // '#' only: '+' is one level
+        await engine.publish(`${fresh('elsewhere')}/a/x`, { data: 4 }, limits); // no match
+        await sink.until(() => sink.of(`${base}/c/d/x`).length === 1, 3000, 'pattern deliveries');
+        await sleep(100); // room for duplicates to show up, if any were coming
+        const got = sink.pubs.filter((p) => p.channel.startsWith(`${base}/`));
+        assert.deepEqual(
+          got.map((p) => p.data),
+          [1, 2, 3],
+        );
+        assert.equal(got[0].qos, 1);
+        assert.equal(got[0].retain, true);
+        await engine.unsubscribePatterns([`${base}/+/x`, `${base}/#`]);
+        await engine.unsubscribe([exact]);
+        await engine.publish(`${base}/b/x`, { data: 5 }, limits);
+        const marker = fresh('pat-marker');
+        await engine.subscribe([marker]);
+        await engine.publish(marker, { data: 'm' }, limits);
+        await sink.until(() => sink.of(marker).length === 1, 3000, 'marker');
+        assert.equal(sink.of(`${base}/b/x`).length, 1, 'nothing after unsubscribePatterns');
+        await engine.unsubscribe([marker]);
+      });
+
       test('join and leave reach subscribed channels only', async () => {
         const ch = fresh('join');
         const other = fresh('join-other');

@@ -1,4 +1,5 @@
-// Starts a real Herald on a free loopback port for one test file, and stops it.
+// Starts a real Herald on a free loopback port for one test file, and stops it. MQTT over TCP is off
+// unless a test asks for it with mqttPort: 'auto' (a free port, then in TestServer.mqttPort).
 import type { ConfigInput } from '../../src/config.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { createHerald, type Herald } from '../../src/server.js';
@@ -10,6 +11,8 @@ export interface TestServer {
   /** ws://127.0.0.1:PORT */
   ws: string;
   port: number;
+  /** The MQTT TCP port when started with mqttPort: 'auto' (or a number). */
+  mqttPort?: number;
   stop(): Promise<void>;
 }
 
@@ -20,6 +23,7 @@ export async function startHerald(options: ConfigInput = {}, engine?: Engine): P
       host: '127.0.0.1',
       logLevel: (process.env.HERALD_TEST_LOG_LEVEL as 'silent') ?? 'silent',
       mqttPort: 0,
+      mqttHost: '127.0.0.1',
       ...options,
     },
     { engine },
@@ -30,6 +34,7 @@ export async function startHerald(options: ConfigInput = {}, engine?: Engine): P
     port,
     http: `http://127.0.0.1:${port}`,
     ws: `ws://127.0.0.1:${port}`,
+    mqttPort: herald.listenerAddress('mqtt')?.port,
     stop: () => herald.stop(),
   };
 }

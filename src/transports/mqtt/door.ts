@@ -1,0 +1,100 @@
+// The MQTT door: an embedded aedes broker reachable over TCP (mqttPort) and WebSocket (/mqtt),
+// joined to the hub by the bridge. Any byte-level trouble closes only the client that caused it.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { PacketSizeWatch, packetLimit } from '../../protocol/mqtt-size.js';
+import type { Door } from '../door.js';
+import { MqttAuth } from './auth.js';
+import { MqttBridge } from './bridge.js';
+import { mqttWebSocket } from './websocket.js';
+
+export const mqttDoor: Door = {
+  name: 'mqtt',
+  register(ctx) {
+    const { config, hub } = ctx;
+    const log = ctx.log.child({ component: 'mqtt' });
+    const bridge = new MqttBridge({
+      hub,
+      log,
+      auth: new MqttAuth({ allowAnonymous: config.mqttAllowAnonymous, users: config.mqttUsers }),
+      maxPayload: config.mqttMaxPayload,
+      maxChannelNameLength: config.maxChannelNameLength,
+      sessionQueue: config.mqttSessionQueue,
+    });
+    const { broker } = bridge;
+    const limit = packetLimit(config.mqttMaxPayload);
+
+    /** Hands a connection to the broker, with a watch on packet sizes in front of its parser. */
+    const accept = (stream: Duplex, destroy: (reason: string) => void) => {
+      const watch = new PacketSizeWatch(limit);
+      // 'data' fires for each chunk aedes reads, before its parser buffers a whole packet.
+      stream.on('data', (chunk: Buffer) => {
+        const problem = watch.push(chunk);
+        if (problem) destroy(problem);
+      });
+      broker.handle(stream);
+    };
+
+    broker.on('clientError', (client, err) =>
+      log.warn({ client: client.id, reason: err.message }, 'MQTT client closed'),
+    );
+    broker.on('connectionError', (_client, err) =>
+      log.warn({ reason: err.message }, 'MQTT connection closed before CONNECT completed'),
+    );
+    broker.on('client', (client) => {
+      hub.clientConnected();
+      log.debug({ client: client.id }, 'MQTT client connected');
+    });
+    broker.on('clientDisconnect', (client) => {
+      hub.clientDisconnected();
+      log.debug({ client: client.id }, 'MQTT client disconnected');
+    });
+
+    const wss = mqttWebSocket(ctx, (stream, ws) =>
+      accept(stream, (reason) => {
+        log.warn({ transport: 'mqtt-ws', reason }, 'MQTT client closed');
+        ws.close(1009, 'packet too large');
+        stream.destroy();
+      }),
+    );
+
+    let server: Server | undefined;
+    const sockets = new Set<Socket>();
+    // Started once the hub is (onReady runs inside listen, after the engine started).
+    ctx.app.addHook('onReady', async () => {
+      await bridge.start();
+      if (config.mqttPort === 0) return;
+      const tcp = createServer((socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+        accept(socket, (reason) => {
+          log.warn({ transport: 'mqtt', reason }, 'MQTT client closed');
+          socket.destroy();
+        });
+      });
+      server = tcp;
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(config.mqttPort === 'auto' ? 0 : config.mqttPort, config.mqttHost, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      const address = tcp.address();
+      if (address && typeof address === 'object') {
+        ctx.listening('mqtt', address);
+        log.info({ port: address.port, host: address.address }, 'MQTT is listening');
+      }
+    });
+
+    ctx.onShutdown(async () => {
+      server?.close();
+      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+      // Closing the broker closes every MQTT client; the hub is still up, so their wills go out.
+      await bridge.close();
+      for (const socket of sockets) socket.destroy();
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    });
+  },
+};
