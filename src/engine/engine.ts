@@ -76,6 +76,14 @@ export interface Engine {
 
   /** Channels with at least one subscriber anywhere in the cluster. */
   channels(): Promise<string[]>;
+  /**
+   * This node's subscriptions per channel changed (a count of 0: none left). With `replace`, the
+   * list is everything this node has (its earlier report may have been lost). Optional: an engine
+   * without it serves one node, whose hub counts by itself.
+   */
+  reportChannelCounts?(node: string, counts: [string, number][], replace: boolean): Promise<void>;
+  /** Subscriptions per channel summed over every node alive, in the order asked. */
+  channelCounts?(channels: string[]): Promise<number[]>;
   /** Tells the other nodes how this one is doing, and lists the nodes alive. */
   reportNode(info: NodeInfo): Promise<NodeInfo[]>;
 }

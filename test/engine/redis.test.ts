@@ -141,7 +141,51 @@ describe('Redis engine: several nodes, one Redis', {
       numChannels: 1,
       uptime: 1,
     });
-    assert.deepEqual(both.map((n) => n.name).sort(), ['A', 'B']);
+    // (A hub started by an earlier test reports itself too, as 'herald'.)
+    assert.deepEqual(
+      both
+        .map((n) => n.name)
+        .filter((n) => n !== 'herald')
+        .sort(),
+      ['A', 'B'],
+    );
+  });
+
+  test('channel counts are summed over the nodes alive; a full report replaces a node’s counts', async () => {
+    const info = { numClients: 0, numSubscriptions: 0, numChannels: 0, uptime: 0 };
+    await a.reportNode({ name: 'A', ...info });
+    await b.reportNode({ name: 'B', ...info });
+    await a.reportChannelCounts(
+      'A',
+      [
+        ['cnt:x', 2],
+        ['cnt:y', 1],
+      ],
+      true,
+    );
+    await b.reportChannelCounts('B', [['cnt:x', 3]], true);
+    assert.deepEqual(await a.channelCounts(['cnt:x', 'cnt:y', 'cnt:none']), [5, 1, 0]);
+    await b.reportChannelCounts(
+      'B',
+      [
+        ['cnt:x', 0],
+        ['cnt:y', 4],
+      ],
+      false,
+    );
+    assert.deepEqual(await b.channelCounts(['cnt:x', 'cnt:y']), [2, 5]);
+    await a.reportChannelCounts('A', [['cnt:y', 1]], true);
+    assert.deepEqual(await b.channelCounts(['cnt:x', 'cnt:y']), [0, 5]);
+    // Many channels at once: more than one script call, same answer.
+    const many = Array.from({ length: 2500 }, (_, i) => `cnt:m${i}`);
+    await a.reportChannelCounts(
+      'A',
+      many.map((c): [string, number] => [c, 1]),
+      false,
+    );
+    const counts = await b.channelCounts(many);
+    assert.equal(counts.length, 2500);
+    assert.ok(counts.every((n) => n === 1));
   });
 });
 
