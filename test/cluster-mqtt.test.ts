@@ -130,4 +130,25 @@ describe('MQTT on a cluster', { skip }, () => {
     assert.deepEqual(await back.drain(300), []);
     await Promise.all([back.end(), pub.end()]);
   });
+
+  test('a filter the session dropped on one node is not queued for by a node that still remembers it', async () => {
+    const opts = { clientId: 'persist-3', clean: false } as const;
+    const s1 = await mqttAt(a, opts);
+    await s1.subscribe('m/dropped', 1);
+    await s1.subscribe('m/kept', 1);
+    await s1.end();
+    const visit = await mqttAt(b, opts); // node B learns both filters
+    await new Promise((r) => setTimeout(r, 300));
+    await visit.end();
+    const s2 = await mqttAt(a, opts);
+    await s2.client.unsubscribeAsync('m/dropped');
+    await s2.end();
+    const pub = await mqttAt(b);
+    await pub.publish('m/dropped', 'not for it', { qos: 1 });
+    await pub.publish('m/kept', 'for it', { qos: 1 });
+    const back = await mqttAt(a, opts);
+    assert.equal((await back.next(5000)).payload.toString(), 'for it');
+    assert.deepEqual(await back.drain(300), []);
+    await Promise.all([back.end(), pub.end()]);
+  });
 });

@@ -27,6 +27,7 @@ const AedesPacket = require('aedes-packet') as new (p: object) => object;
 
 interface Sub {
   clientId: string;
+  topic: string;
 }
 interface StoredPacket {
   brokerId: string;
@@ -51,15 +52,18 @@ const CLAIM_TTL_MS = 120_000;
 /**
  * KEYS[1] claim set, KEYS[2] stored packet, KEYS[3] its reference count. ARGV[1] encoded packet,
  * ARGV[2] claim ttl (ms), ARGV[3] queue limit, ARGV[4] the packet key as listed in queues (without
- * the key prefix), ARGV[5..] queue keys. Returns the queues that were full.
+ * the key prefix), then per session: its queue key, its subscriptions hash key, the filter that
+ * matched. A session whose stored subscriptions no longer hold that filter (it unsubscribed or was
+ * cleaned on another node, whose index this node has not seen) is skipped. Returns the queues
+ * that were full.
  */
 const ENQUEUE_LUA = `
 local added = 0
 local full = {}
 local limit = tonumber(ARGV[3])
-for i = 5, #ARGV do
+for i = 5, #ARGV, 3 do
   local queue = ARGV[i]
-  if redis.call('SADD', KEYS[1], queue) == 1 then
+  if redis.call('HEXISTS', ARGV[i + 1], ARGV[i + 2]) == 1 and redis.call('SADD', KEYS[1], queue) == 1 then
     if redis.call('LLEN', queue) < limit then
       redis.call('RPUSH', queue, ARGV[4])
       added = added + 1
@@ -120,7 +124,11 @@ export function sharedRedisPersistence(o: RedisPersistenceOptions): unknown {
   persistence.outgoingEnqueueCombi = async (subs, packet) => {
     if (!subs || subs.length === 0) return;
     const pktKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
-    const queues = subs.map((s) => `${keyPrefix}outgoing:${encodeURIComponent(s.clientId)}`);
+    const sessions: string[] = [];
+    for (const s of subs) {
+      const id = encodeURIComponent(s.clientId);
+      sessions.push(`${keyPrefix}outgoing:${id}`, `${keyPrefix}client:${id}`, s.topic);
+    }
     const full = await scripts.heraldMqttEnqueue(
       `${keyPrefix}enqueued:${pktKey}`,
       keyPrefix + pktKey,
@@ -129,7 +137,7 @@ export function sharedRedisPersistence(o: RedisPersistenceOptions): unknown {
       CLAIM_TTL_MS,
       o.sessionQueue,
       pktKey,
-      ...queues,
+      ...sessions,
     );
     for (const queue of full) {
       o.onFull(decodeURIComponent(queue.slice(`${keyPrefix}outgoing:`.length)));
