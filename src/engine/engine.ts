@@ -70,6 +70,8 @@ export interface Engine {
   removeHistory(channel: string): Promise<void>;
 
   addPresence(channel: string, info: ClientInfo, ttlSeconds: number): Promise<void>;
+  /** addPresence for many entries at once (a node refreshing its clients): one round trip or few. */
+  refreshPresence(entries: [channel: string, info: ClientInfo][], ttlSeconds: number): Promise<void>;
   removePresence(channel: string, clientId: string): Promise<void>;
   presence(channel: string): Promise<Record<string, ClientInfo>>;
   presenceStats(channel: string): Promise<PresenceStats>;

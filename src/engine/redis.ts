@@ -65,6 +65,7 @@ interface Scripts {
 const REPORT_THROTTLE_MS = 5000;
 const MAX_DELIVERED_TRACKED = 100_000;
 const COUNTS_BATCH = 1000;
+const PRESENCE_BATCH = 500;
 
 /** An MQTT filter as a Redis glob: '+' and '#' become '*', glob metacharacters are escaped. */
 export function filterToGlob(filter: string): string {
@@ -334,6 +335,30 @@ export class RedisEngine implements Engine {
         Math.max(1, Math.round(ttlSeconds * 1000)),
       ),
     );
+  }
+
+  async refreshPresence(entries: [string, ClientInfo][], ttlSeconds: number): Promise<void> {
+    const ttl = Math.max(1, Math.round(ttlSeconds * 1000));
+    // Pipelined in batches: one round trip per batch instead of one per entry, and no batch so
+    // large that it holds up the connection's other commands for long.
+    for (let i = 0; i < entries.length; i += PRESENCE_BATCH) {
+      const pipe = this.cmd.pipeline() as unknown as {
+        heraldPresenceAdd(...args: (string | number)[]): unknown;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      for (const [channel, info] of entries.slice(i, i + PRESENCE_BATCH)) {
+        pipe.heraldPresenceAdd(
+          this.presenceKey(channel),
+          this.presenceExpKey(channel),
+          info.client,
+          JSON.stringify(info),
+          ttl,
+        );
+      }
+      const results = await this.run(() => pipe.exec());
+      const failed = results?.find(([err]) => err);
+      if (failed) throw new HeraldError('ENGINE_UNAVAILABLE', `redis: ${failed[0]?.message}`);
+    }
   }
 
   async removePresence(channel: string, clientId: string): Promise<void> {

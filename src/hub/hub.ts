@@ -524,12 +524,19 @@ export class Hub {
     });
   }
 
+  /** Keeps this node's clients present: one batched engine call, not one call per client. */
   private async refreshPresence(): Promise<void> {
+    const entries: [string, ClientInfo][] = [];
     for (const [channel, local] of this.presenceLocal) {
-      for (const info of local.values()) {
-        await this.engine.addPresence(channel, info, this.options.presenceTtl).catch(() => {});
-      }
+      for (const info of local.values()) entries.push([channel, info]);
     }
+    if (entries.length === 0) return;
+    await this.engine.refreshPresence(entries, this.options.presenceTtl).catch((err) => {
+      this.log?.warn(
+        { err, entries: entries.length },
+        'refreshing presence failed; retrying on the next beat',
+      );
+    });
   }
 
   // ---- cluster-wide information -----------------------------------------------------------------
