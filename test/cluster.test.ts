@@ -1,6 +1,6 @@
 // Several Herald nodes (child processes) on one Redis behave as one server, and survive a node being
-// killed and Redis restarting. Door-level recovery (SSE Last-Event-ID, polling cursor, centrifuge SDK)
-// is tested here at hub level until those doors are in; see docs/scaling.md for the list.
+// killed and Redis restarting. Recovery is checked here at hub level; the same faults seen through
+// the doors (SSE Last-Event-ID, polling cursor, centrifuge SDK) are in cluster-recovery.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RedisEngine } from '../src/engine/redis.js';
