@@ -1,5 +1,6 @@
 // The composition root: builds the engine, the hub, the HTTP server and every door, and owns start
 // and graceful stop. Nothing else wires things together.
+import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import cors from '@fastify/cors';
@@ -68,7 +69,7 @@ export class Herald {
         channelOptions: config.channelOptions,
         presenceTtl: config.presenceTtl,
         maxChannelNameLength: config.maxChannelNameLength,
-        nodeName: config.nodeName || `${hostname()}:${process.pid}`,
+        nodeName: nodeName(config),
       },
       this.log,
     );
@@ -177,4 +178,13 @@ export async function createHerald(
   const herald = new Herald(configFrom(input, options.env ?? {}), options);
   await herald.start();
   return herald;
+}
+
+/**
+ * This node's name in the cluster. Workers of one `--workers N` process share its --node-name, so
+ * each adds its worker id: node reports and per-node channel counts must not overwrite each other.
+ */
+function nodeName(config: Config): string {
+  if (!config.nodeName) return `${hostname()}:${process.pid}`;
+  return cluster.isWorker && cluster.worker ? `${config.nodeName}/${cluster.worker.id}` : config.nodeName;
 }

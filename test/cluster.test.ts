@@ -1,6 +1,6 @@
 // Several Herald nodes (child processes) on one Redis behave as one server, and survive a node being
-// killed and Redis restarting. Door-level recovery (SSE Last-Event-ID, polling cursor, centrifuge SDK)
-// is tested here at hub level until those doors are in; see docs/scaling.md for the list.
+// killed and Redis restarting. Recovery is checked here at hub level; the same faults seen through
+// the doors (SSE Last-Event-ID, polling cursor, centrifuge SDK) are in cluster-recovery.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RedisEngine } from '../src/engine/redis.js';
@@ -258,9 +258,10 @@ describe('cluster: Redis restarts', { skip }, () => {
 describe('cluster: --workers', { skip }, () => {
   test('N workers share one port and one Redis; SIGTERM stops them all', async () => {
     const redis = await TestRedis.start();
-    const node = await HeraldNode.start(['--engine', 'redis', '--redis-url', redis.url, '--workers', '2'], {
-      waitListening: false,
-    });
+    const node = await HeraldNode.start(
+      ['--engine', 'redis', '--redis-url', redis.url, '--workers', '2', '--node-name', 'web'],
+      { waitListening: false },
+    );
     try {
       await until(() => node.count(/Herald is listening/) === 2, 20_000, 'two workers listening');
       // node:cluster hands connections to workers in turn, so these land on different workers.
@@ -269,6 +270,23 @@ describe('cluster: --workers', { skip }, () => {
       await until(() => chatListeners(redis) === 2, 5000, 'both workers subscribed to chat');
       one.send('across workers');
       assert.equal(await two.nextText(), 'Broadcast: across workers');
+      // Each worker is a node of its own in the server API, under the shared --node-name.
+      const call = async (method: string) => {
+        const res = await fetch(`${node.http}/api/${method}`, { method: 'POST', body: '{}' });
+        // biome-ignore lint/suspicious/noExplicitAny: API results are arbitrary JSON
+        return ((await res.json()) as any).result;
+      };
+      const names = (await call('info')).nodes.map((n: { name: string }) => n.name).sort();
+      assert.equal(names.length, 2);
+      assert.ok(
+        names.every((n: string) => /^web\/\d+$/.test(n)),
+        names.join(),
+      );
+      const deadline = Date.now() + 5000;
+      while ((await call('channels')).channels.chat?.num_clients !== 2) {
+        if (Date.now() > deadline) throw new Error('chat not counted on both workers');
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const closing = Promise.all([one.closed, two.closed]);
       node.proc.kill('SIGTERM');
       const exit = await node.exited;

@@ -117,9 +117,11 @@ export const methods: Record<string, Method> = {
   channels: method(z.object({ pattern: z.string().optional() }), async (hub, p) => {
     const match = p.pattern ? globToRegExp(p.pattern) : undefined;
     const out: Record<string, { num_clients: number }> = {};
-    for (const name of await hub.channelsList()) {
-      if (!match || match.test(name)) out[name] = { num_clients: hub.localSubscribers(name) };
-    }
+    const names = (await hub.channelsList()).filter((name) => !match || match.test(name));
+    const counts = await hub.channelCounts(names);
+    names.forEach((name, i) => {
+      out[name] = { num_clients: counts[i] };
+    });
     return { channels: out };
   }),
 

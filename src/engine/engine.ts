@@ -70,12 +70,22 @@ export interface Engine {
   removeHistory(channel: string): Promise<void>;
 
   addPresence(channel: string, info: ClientInfo, ttlSeconds: number): Promise<void>;
+  /** addPresence for many entries at once (a node refreshing its clients): one round trip or few. */
+  refreshPresence(entries: [channel: string, info: ClientInfo][], ttlSeconds: number): Promise<void>;
   removePresence(channel: string, clientId: string): Promise<void>;
   presence(channel: string): Promise<Record<string, ClientInfo>>;
   presenceStats(channel: string): Promise<PresenceStats>;
 
   /** Channels with at least one subscriber anywhere in the cluster. */
   channels(): Promise<string[]>;
+  /**
+   * This node's subscriptions per channel changed (a count of 0: none left). With `replace`, the
+   * list is everything this node has (its earlier report may have been lost). Optional: an engine
+   * without it serves one node, whose hub counts by itself.
+   */
+  reportChannelCounts?(node: string, counts: [string, number][], replace: boolean): Promise<void>;
+  /** Subscriptions per channel summed over every node alive, in the order asked. */
+  channelCounts?(channels: string[]): Promise<number[]>;
   /** Tells the other nodes how this one is doing, and lists the nodes alive. */
   reportNode(info: NodeInfo): Promise<NodeInfo[]>;
 }

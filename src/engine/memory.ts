@@ -127,6 +127,10 @@ export class MemoryEngine implements Engine {
     entries.set(info.client, { info, expires: this.now() + ttlSeconds * 1000 });
   }
 
+  async refreshPresence(entries: [string, ClientInfo][], ttlSeconds: number): Promise<void> {
+    for (const [channel, info] of entries) await this.addPresence(channel, info, ttlSeconds);
+  }
+
   async removePresence(channel: string, clientId: string): Promise<void> {
     const entries = this.presenceByChannel.get(channel);
     if (!entries) return;

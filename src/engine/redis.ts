@@ -25,7 +25,7 @@ import type {
 import type { Engine, EngineSink, NodeInfo, StreamLimits } from './engine.js';
 import { newEpoch } from './epoch.js';
 import { HISTORY_LUA } from './lua/history.js';
-import { NODE_REPORT_LUA, PRESENCE_ADD_LUA, PRESENCE_GET_LUA } from './lua/presence.js';
+import { CHANNEL_COUNTS_LUA, NODE_REPORT_LUA, PRESENCE_ADD_LUA, PRESENCE_GET_LUA } from './lua/presence.js';
 import { PUBLISH_LUA } from './lua/publish.js';
 import {
   decodeBusMessage,
@@ -59,10 +59,13 @@ interface Scripts {
   heraldPresenceAdd(...args: (string | number)[]): Promise<number>;
   heraldPresenceGet(...args: string[]): Promise<string[]>;
   heraldNodeReport(...args: (string | number)[]): Promise<string[]>;
+  heraldChannelCounts(...args: string[]): Promise<number[]>;
 }
 
 const REPORT_THROTTLE_MS = 5000;
 const MAX_DELIVERED_TRACKED = 100_000;
+const COUNTS_BATCH = 1000;
+const PRESENCE_BATCH = 500;
 
 /** An MQTT filter as a Redis glob: '+' and '#' become '*', glob metacharacters are escaped. */
 export function filterToGlob(filter: string): string {
@@ -115,6 +118,7 @@ export class RedisEngine implements Engine {
     this.cmd.defineCommand('heraldPresenceAdd', { numberOfKeys: 2, lua: PRESENCE_ADD_LUA });
     this.cmd.defineCommand('heraldPresenceGet', { numberOfKeys: 2, lua: PRESENCE_GET_LUA });
     this.cmd.defineCommand('heraldNodeReport', { numberOfKeys: 2, lua: NODE_REPORT_LUA });
+    this.cmd.defineCommand('heraldChannelCounts', { numberOfKeys: 1, lua: CHANNEL_COUNTS_LUA });
     this.subs = new BusSubscriptions(this.bus);
     this.psubs = new BusSubscriptions(this.bus, 'pattern');
     this.watch(this.cmd, 'command');
@@ -333,6 +337,30 @@ export class RedisEngine implements Engine {
     );
   }
 
+  async refreshPresence(entries: [string, ClientInfo][], ttlSeconds: number): Promise<void> {
+    const ttl = Math.max(1, Math.round(ttlSeconds * 1000));
+    // Pipelined in batches: one round trip per batch instead of one per entry, and no batch so
+    // large that it holds up the connection's other commands for long.
+    for (let i = 0; i < entries.length; i += PRESENCE_BATCH) {
+      const pipe = this.cmd.pipeline() as unknown as {
+        heraldPresenceAdd(...args: (string | number)[]): unknown;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      for (const [channel, info] of entries.slice(i, i + PRESENCE_BATCH)) {
+        pipe.heraldPresenceAdd(
+          this.presenceKey(channel),
+          this.presenceExpKey(channel),
+          info.client,
+          JSON.stringify(info),
+          ttl,
+        );
+      }
+      const results = await this.run(() => pipe.exec());
+      const failed = results?.find(([err]) => err);
+      if (failed) throw new HeraldError('ENGINE_UNAVAILABLE', `redis: ${failed[0]?.message}`);
+    }
+  }
+
   async removePresence(channel: string, clientId: string): Promise<void> {
     await this.run(() =>
       this.cmd
@@ -363,6 +391,41 @@ export class RedisEngine implements Engine {
     const prefix = this.busPrefix;
     const names = (await this.run(() => this.cmd.pubsub('CHANNELS', `${globEscape(prefix)}*`))) as string[];
     return names.map((n) => n.slice(prefix.length));
+  }
+
+  private nodeChannelsKey = (node: string) => `${this.opts.prefix}:node-channels:${node}`;
+
+  async reportChannelCounts(node: string, counts: [string, number][], replace: boolean): Promise<void> {
+    const key = this.nodeChannelsKey(node);
+    const tx = this.cmd.multi();
+    if (replace) tx.del(key);
+    const set: (string | number)[] = [];
+    const gone: string[] = [];
+    for (const [channel, n] of counts) {
+      if (n > 0) set.push(channel, n);
+      else if (!replace) gone.push(channel);
+    }
+    if (set.length > 0) tx.hset(key, ...set);
+    if (gone.length > 0) tx.hdel(key, ...gone);
+    // Lives as long as the node's report: a node that died stops counting (and its hash goes).
+    tx.pexpire(key, this.opts.nodeTtl * 1000);
+    await this.run(() => tx.exec());
+  }
+
+  async channelCounts(channels: string[]): Promise<number[]> {
+    const out: number[] = [];
+    // Batches keep each script's argument list well inside Lua's unpack() limit.
+    for (let i = 0; i < channels.length; i += COUNTS_BATCH) {
+      const counts = await this.run(() =>
+        this.cmd.heraldChannelCounts(
+          `${this.opts.prefix}:nodes`,
+          `${this.opts.prefix}:node-channels:`,
+          ...channels.slice(i, i + COUNTS_BATCH),
+        ),
+      );
+      for (const n of counts) out.push(Number(n));
+    }
+    return out;
   }
 
   async reportNode(info: NodeInfo): Promise<NodeInfo[]> {

@@ -72,6 +72,9 @@ export interface HubOptions {
   nodeName: string;
 }
 
+/** How long subscription count changes are gathered before the engine is told (one batch). */
+const COUNTS_DELAY_MS = 50;
+
 export const defaultHubOptions: HubOptions = {
   historySize: 100,
   historyTtl: 300,
@@ -120,6 +123,10 @@ export class Hub {
   private readonly presenceLocal = new Map<string, Map<string, ClientInfo>>();
   private presenceTimer: NodeJS.Timeout | undefined;
   private clientCount = 0;
+  /** Channels whose local subscription count changed since the engine was last told. */
+  private readonly countsDirty = new Set<string>();
+  private countsReplace = true;
+  private countsTimer: NodeJS.Timeout | undefined;
   private subscriptionCount = 0;
   private readonly startedAt = Date.now();
 
@@ -149,18 +156,23 @@ export class Hub {
       onResync: (channels) => this.resync(channels),
     };
     await this.engine.start(sink);
+    // Listed in cluster info at once, not only after the first beat.
+    await this.engine.reportNode(this.localStats()).catch(() => {});
+    this.flushCounts();
     // Presence entries expire in the engine unless refreshed, so a crashed node's clients vanish.
     const every = Math.max(1, Math.floor(this.options.presenceTtl / 3)) * 1000;
     // The same beat tells the cluster this node is alive (engines expire silent nodes).
     this.presenceTimer = setInterval(() => {
       void this.refreshPresence();
       this.engine.reportNode(this.localStats()).catch(() => {});
+      this.flushCounts();
     }, every);
     this.presenceTimer.unref();
   }
 
   async close(): Promise<void> {
     clearInterval(this.presenceTimer);
+    clearTimeout(this.countsTimer);
     await this.engine.close();
   }
 
@@ -209,6 +221,7 @@ export class Hub {
     group.set(subscriber, sub);
     state.size++;
     this.subscriptionCount++;
+    this.countChanged(channel);
     try {
       await state.ready;
       const query: HistoryQuery = opts.since ? { since: opts.since } : { limit: 0 };
@@ -234,6 +247,7 @@ export class Hub {
     if (group.size === 0) state.groups.delete(subscriber.format as FrameFormat);
     state.size--;
     this.subscriptionCount--;
+    this.countChanged(channel);
     if (state.size === 0) {
       this.channels.delete(channel);
       this.engine
@@ -432,6 +446,9 @@ export class Hub {
   }
 
   private resync(channels?: string[]): void {
+    // The engine reconnected: what it held for this node may be gone with it.
+    if (!channels) this.countsReplace = true;
+    this.scheduleCounts();
     const names = channels ?? [...this.channels.keys()];
     for (const name of names) {
       const state = this.channels.get(name);
@@ -507,12 +524,19 @@ export class Hub {
     });
   }
 
+  /** Keeps this node's clients present: one batched engine call, not one call per client. */
   private async refreshPresence(): Promise<void> {
+    const entries: [string, ClientInfo][] = [];
     for (const [channel, local] of this.presenceLocal) {
-      for (const info of local.values()) {
-        await this.engine.addPresence(channel, info, this.options.presenceTtl).catch(() => {});
-      }
+      for (const info of local.values()) entries.push([channel, info]);
     }
+    if (entries.length === 0) return;
+    await this.engine.refreshPresence(entries, this.options.presenceTtl).catch((err) => {
+      this.log?.warn(
+        { err, entries: entries.length },
+        'refreshing presence failed; retrying on the next beat',
+      );
+    });
   }
 
   // ---- cluster-wide information -----------------------------------------------------------------
@@ -523,6 +547,48 @@ export class Hub {
 
   clientDisconnected(): void {
     this.clientCount--;
+  }
+
+  /**
+   * Subscriptions per channel over the whole cluster (this node's own when the engine serves one
+   * node). Changes reach the engine in batches, within COUNTS_DELAY_MS.
+   */
+  async channelCounts(channels: string[]): Promise<number[]> {
+    if (!this.engine.channelCounts) return channels.map((c) => this.localSubscribers(c));
+    return this.engine.channelCounts(channels).catch((err) => {
+      throw engineError(err);
+    });
+  }
+
+  private countChanged(channel: string): void {
+    if (!this.engine.reportChannelCounts) return;
+    this.countsDirty.add(channel);
+    this.scheduleCounts();
+  }
+
+  private scheduleCounts(): void {
+    if (this.countsTimer || !this.engine.reportChannelCounts) return;
+    this.countsTimer = setTimeout(() => this.flushCounts(), COUNTS_DELAY_MS);
+    this.countsTimer.unref();
+  }
+
+  /** Tells the engine this node's changed channel counts (all of them after a reconnect). */
+  private flushCounts(): void {
+    clearTimeout(this.countsTimer);
+    this.countsTimer = undefined;
+    const report = this.engine.reportChannelCounts;
+    if (!report) return;
+    const replace = this.countsReplace;
+    const names = replace ? [...this.channels.keys()] : [...this.countsDirty];
+    this.countsReplace = false;
+    this.countsDirty.clear();
+    const counts = names.map((c): [string, number] => [c, this.localSubscribers(c)]);
+    // Runs on every beat too, even with nothing changed: it keeps the node's counts from expiring.
+    report.call(this.engine, this.options.nodeName, counts, replace).catch((err) => {
+      // Not lost: the whole list is sent again once the engine answers.
+      this.countsReplace = true;
+      this.log?.warn({ err }, 'reporting channel counts failed');
+    });
   }
 
   async channelsList(): Promise<string[]> {

@@ -42,3 +42,26 @@ for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return out
 `;
+
+/**
+ * KEYS[1] node set (zset name -> expiry). ARGV[1] prefix of the per-node channel count hashes,
+ * ARGV[2..] channels. Returns, per channel, its subscriptions summed over the nodes alive (a node
+ * that stopped reporting, e.g. killed, stops counting when its report expires).
+ */
+export const CHANNEL_COUNTS_LUA = `${NOW_MS}
+local nodes = redis.call('ZRANGEBYSCORE', KEYS[1], now_ms(), '+inf')
+local fields = {}
+local out = {}
+for i = 2, #ARGV do
+  fields[#fields + 1] = ARGV[i]
+  out[#out + 1] = 0
+end
+if #fields == 0 then return out end
+for _, name in ipairs(nodes) do
+  local counts = redis.call('HMGET', ARGV[1] .. name, unpack(fields))
+  for i, c in ipairs(counts) do
+    if c then out[i] = out[i] + tonumber(c) end
+  end
+end
+return out
+`;

@@ -7,7 +7,7 @@
 // Why `#` rather than one hub subscription per MQTT filter: a retained publication must be kept
 // even while nobody subscribes to its topic, and persistent sessions that are offline hold
 // subscriptions aedes knows about but no connected client expresses.
-import type { AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes';
+import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { channelNameProblem } from '../../hub/channel-name.js';
 import type { FrameFormat, Hub, Subscriber } from '../../hub/hub.js';
@@ -15,6 +15,7 @@ import type { Publication } from '../../hub/types.js';
 import { fromBytes, toBytes } from '../../protocol/payload.js';
 import type { MqttAuth } from './auth.js';
 import { HeraldBroker } from './broker.js';
+import { packetIdentity, sharedRedisPersistence } from './redis-persistence.js';
 import { boundedMemoryPersistence } from './session-queue.js';
 
 /** QoS of a publication that does not say (API, WebSocket, SSE-side publishers): at least once. */
@@ -33,23 +34,34 @@ export interface BridgeOptions {
   sessionQueue: number;
   /** aedes: keep-alive grace and CONNECT deadline (ms). */
   connectTimeout?: number;
+  /**
+   * Keep sessions and retained messages in this Redis (the cluster's), so they survive a reconnect
+   * to another node; without it they live in this process.
+   */
+  redis?: { url: string; prefix: string };
 }
 
 export class MqttBridge implements Subscriber<Buffer> {
   readonly format = mqttFormat;
   readonly broker: HeraldBroker;
   private readonly users = new WeakMap<Client, string>();
+  private readonly shared: boolean;
+  private readonly persistence: unknown;
 
   constructor(private readonly o: BridgeOptions) {
+    const onFull = (client: string) =>
+      o.log.warn(
+        { client, limit: o.sessionQueue },
+        'MQTT session queue full; newer messages are not kept for it',
+      );
+    this.shared = o.redis !== undefined;
+    this.persistence = o.redis
+      ? sharedRedisPersistence({ ...o.redis, sessionQueue: o.sessionQueue, onFull })
+      : boundedMemoryPersistence(o.sessionQueue, onFull);
     this.broker = new HeraldBroker(
       {
         connectTimeout: o.connectTimeout ?? 30_000,
-        persistence: boundedMemoryPersistence(o.sessionQueue, (client) =>
-          o.log.warn(
-            { client, limit: o.sessionQueue },
-            'MQTT session queue full; newer messages are not kept for it',
-          ),
-        ),
+        persistence: this.persistence as AedesOptions['persistence'],
         preConnect: (client, packet, cb) => this.preConnect(client, packet, cb),
         authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
         authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
@@ -61,6 +73,7 @@ export class MqttBridge implements Subscriber<Buffer> {
   /** Starts the broker and the hub subscription that feeds it. */
   async start(): Promise<void> {
     await this.broker.listen();
+    if (this.shared) this.broker.on('client', (client) => this.learnSession(client));
     await this.o.hub.subscribePattern('#', this);
   }
 
@@ -79,9 +92,42 @@ export class MqttBridge implements Subscriber<Buffer> {
       retain: pub.retain === true,
       dup: false,
     };
+    // Shared storage: the same packet identity on every node (see redis-persistence.ts).
+    if (this.shared) Object.assign(packet, packetIdentity(pub.channel, pub.epoch, pub.offset));
     this.broker.inject(packet, (err) => {
       if (err) this.o.log.warn({ channel: pub.channel, err: err.message }, 'MQTT delivery failed');
     });
+  }
+
+  /**
+   * A persistent session restored here may have subscribed on another node: aedes restores its
+   * subscriptions for live delivery but not in this node's index of sessions to queue for, so this
+   * node would not queue for it once it is offline again. Tell the index, the way the persistence
+   * itself learns of subscriptions (a broker-local $SYS message).
+   */
+  private learnSession(client: Client): void {
+    if (client.clean) return;
+    const persistence = this.persistence as {
+      subscriptionsByClient(c: Client): Promise<{ topic: string; qos: number }[]>;
+    };
+    persistence.subscriptionsByClient(client).then(
+      (subs) => {
+        if (subs.length === 0) return;
+        this.broker.publish(
+          {
+            cmd: 'publish',
+            topic: '$SYS/sub/add',
+            payload: Buffer.from(JSON.stringify({ clientId: client.id, subs })),
+            qos: 0,
+            retain: false,
+            dup: false,
+          },
+          null,
+          () => {},
+        );
+      },
+      (err: Error) => this.o.log.warn({ client: client.id, err: err.message }, 'MQTT session lookup failed'),
+    );
   }
 
   private preConnect(

@@ -20,6 +20,7 @@ export const mqttDoor: Door = {
       maxPayload: config.mqttMaxPayload,
       maxChannelNameLength: config.maxChannelNameLength,
       sessionQueue: config.mqttSessionQueue,
+      redis: config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined,
     });
     const { broker } = bridge;
     const limit = packetLimit(config.mqttMaxPayload);

@@ -1,0 +1,162 @@
+// The server API on a cluster answers for every node: presence, presence_stats, channels (with
+// subscriptions counted on every node) and info (every node alive), and forgets a killed node.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Centrifuge } from 'centrifuge';
+import { once, sdkClient, subscribed, until } from './helpers/centrifuge.js';
+import { HeraldNode } from './helpers/node.js';
+import { redisAvailable, TestRedis } from './helpers/redis.js';
+import { SseClient } from './helpers/sse.js';
+
+const skip = redisAvailable() ? false : 'redis-server is not on the PATH';
+
+// biome-ignore lint/suspicious/noExplicitAny: API results are arbitrary JSON
+async function api(node: HeraldNode, method: string, params: object = {}): Promise<any> {
+  const res = await fetch(`${node.http}/api/${method}`, { method: 'POST', body: JSON.stringify(params) });
+  const body = (await res.json()) as { result?: unknown; error?: unknown };
+  assert.ok(body.result, `${method} failed: ${JSON.stringify(body)}`);
+  return body.result;
+}
+
+/** An SDK client subscribed to `channel`; resolves with its client id once present. */
+async function sdkIn(node: HeraldNode, channel: string): Promise<{ c: Centrifuge; id: string }> {
+  const c = sdkClient(node.ws);
+  const connected = once<{ client: string }>(c, 'connected');
+  const sub = c.newSubscription(channel);
+  sub.subscribe();
+  c.connect();
+  const { client } = await connected;
+  await subscribed(sub);
+  return { c, id: client };
+}
+
+/** Polls an API answer until `check` accepts it (counts travel in batches, presence at once). */
+async function eventually<T>(get: () => Promise<T>, check: (v: T) => boolean, what: string): Promise<T> {
+  let v = await get();
+  const end = Date.now() + 8000;
+  while (!check(v)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    v = await get();
+  }
+  return v;
+}
+
+describe('server API on a cluster', { skip }, () => {
+  let redis: TestRedis;
+  let a: HeraldNode;
+  let b: HeraldNode;
+  before(async () => {
+    redis = await TestRedis.start();
+    const args = ['--engine', 'redis', '--redis-url', redis.url];
+    [a, b] = await Promise.all([
+      HeraldNode.start([...args, '--node-name', 'node-a']),
+      HeraldNode.start([...args, '--node-name', 'node-b']),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([a?.kill(), b?.kill()]);
+    await redis?.stop();
+  });
+
+  test('info lists every node as soon as it listens', async () => {
+    for (const node of [a, b]) {
+      const { nodes } = await api(node, 'info');
+      assert.deepEqual(nodes.map((n: { name: string }) => n.name).sort(), ['node-a', 'node-b']);
+    }
+  });
+
+  test('presence, presence_stats and channels count clients on both nodes', async () => {
+    const ch = 'api:room';
+    const onA = await sdkIn(a, ch);
+    const onB = await sdkIn(b, ch);
+    const sse = new SseClient(`${b.http}/sse?channel=${ch}`);
+    await sse.next('ready', 5000);
+    try {
+      for (const node of [a, b]) {
+        const { presence } = await api(node, 'presence', { channel: ch });
+        assert.deepEqual(Object.keys(presence).sort(), [onA.id, onB.id].sort());
+        assert.deepEqual(await api(node, 'presence_stats', { channel: ch }), {
+          num_clients: 2,
+          num_users: 1,
+        });
+        // Two SDK subscriptions and one SSE stream, on two nodes.
+        const { channels } = await eventually(
+          () => api(node, 'channels', { pattern: 'api:*' }),
+          (r) => r.channels[ch]?.num_clients === 3,
+          'three subscriptions counted',
+        );
+        assert.deepEqual(Object.keys(channels), [ch]);
+      }
+      onB.c.disconnect();
+      sse.close();
+      const { presence } = await eventually(
+        () => api(a, 'presence', { channel: ch }),
+        (r) => Object.keys(r.presence).length === 1,
+        'node B’s client left presence',
+      );
+      assert.deepEqual(Object.keys(presence), [onA.id]);
+      await eventually(
+        () => api(a, 'channels', {}),
+        (r) => r.channels[ch]?.num_clients === 1,
+        'node B no longer counted',
+      );
+    } finally {
+      onA.c.disconnect();
+      onB.c.disconnect();
+      sse.close();
+    }
+    await eventually(
+      () => api(b, 'channels', {}),
+      (r) => r.channels[ch] === undefined,
+      'channel gone once nobody subscribes',
+    );
+  });
+
+  test('a node killed with SIGKILL drops out of presence, channels and info within presenceTtl', async () => {
+    const ch = 'api:crash';
+    const doomed = await HeraldNode.start([
+      '--engine',
+      'redis',
+      '--redis-url',
+      redis.url,
+      '--node-name',
+      'node-doomed',
+      '--presence-ttl',
+      '2',
+    ]);
+    const onA = await sdkIn(a, ch);
+    const onDoomed = await sdkIn(doomed, ch);
+    try {
+      await eventually(
+        () => api(a, 'channels', {}),
+        (r) => r.channels[ch]?.num_clients === 2,
+        'both counted',
+      );
+      assert.equal((await api(a, 'presence_stats', { channel: ch })).num_clients, 2);
+      assert.equal((await api(b, 'info')).nodes.length, 3);
+      await doomed.kill('SIGKILL');
+      await until(() => onDoomed.c.state !== 'connected', 5000, 'client saw its node die');
+      onDoomed.c.disconnect();
+      const { presence } = await eventually(
+        () => api(b, 'presence', { channel: ch }),
+        (r) => Object.keys(r.presence).length === 1,
+        'the dead node’s client expired from presence',
+      );
+      assert.deepEqual(Object.keys(presence), [onA.id]);
+      await eventually(
+        () => api(b, 'channels', {}),
+        (r) => r.channels[ch]?.num_clients === 1,
+        'the dead node’s subscriptions no longer counted',
+      );
+      await eventually(
+        () => api(b, 'info'),
+        (r) => r.nodes.length === 2,
+        'the dead node gone from info',
+      );
+    } finally {
+      onA.c.disconnect();
+      await doomed.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,154 @@
+// MQTT on several nodes sharing one Redis: publications cross nodes through Herald's engine (no
+// second bus) and reach each MQTT subscriber once; persistent sessions and retained messages live in
+// Redis (aedes-persistence-redis), so they survive a reconnect to another node; a QoS 1 message is
+// queued once for an offline session although every node's broker sees the publication.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { until } from './helpers/centrifuge.js';
+import { MqttTestClient } from './helpers/mqtt.js';
+import { HeraldNode } from './helpers/node.js';
+import { redisAvailable, TestRedis } from './helpers/redis.js';
+
+const skip = redisAvailable() ? false : 'redis-server is not on the PATH';
+
+const mqttAt = (node: HeraldNode, opts: Parameters<typeof MqttTestClient.connect>[1] = {}) =>
+  MqttTestClient.connect(`${node.ws}/mqtt`, opts);
+
+describe('MQTT on a cluster', { skip }, () => {
+  let redis: TestRedis;
+  let a: HeraldNode;
+  let b: HeraldNode;
+  before(async () => {
+    redis = await TestRedis.start();
+    const args = ['--engine', 'redis', '--redis-url', redis.url];
+    [a, b] = await Promise.all([HeraldNode.start(args), HeraldNode.start(args)]);
+  });
+  after(async () => {
+    await Promise.all([a?.kill(), b?.kill()]);
+    await redis?.stop();
+  });
+
+  test('a subscriber on node A gets what a client on node B published, once, with overlapping filters', async () => {
+    const sub = await mqttAt(a);
+    await sub.subscribe(['m/x/temp', 'm/+/temp', 'm/#'], 1);
+    const pub = await mqttAt(b);
+    for (let i = 0; i < 5; i++) await pub.publish('m/x/temp', `t${i}`, { qos: (i % 2) as 0 | 1 });
+    const got = [];
+    for (let i = 0; i < 5; i++) got.push((await sub.next(5000)).payload.toString());
+    assert.deepEqual(got, ['t0', 't1', 't2', 't3', 't4']);
+    assert.deepEqual(await sub.drain(300), [], 'nothing twice');
+    // One offset sequence: the five publications are one channel's stream in Redis.
+    assert.equal(redis.cli('HGET', 'herald:meta:{m/x/temp}', 'o'), '5');
+    await Promise.all([sub.end(), pub.end()]);
+  });
+
+  test('a retained message published through node A is given to a new subscriber on node B', async () => {
+    const pub = await mqttAt(a);
+    await pub.publish('m/retained', 'kept', { qos: 1, retain: true });
+    await until(() => redis.cli('HLEN', 'herald:mqtt:retained') === '1', 5000, 'retained stored');
+    const sub = await mqttAt(b);
+    await sub.subscribe('m/retained', 1);
+    const m = await sub.next(5000);
+    assert.equal(m.payload.toString(), 'kept');
+    assert.equal(m.retain, true);
+    assert.deepEqual(await sub.drain(300), []);
+    // An empty retained payload clears it, for every node.
+    await pub.publish('m/retained', '', { qos: 1, retain: true });
+    await until(() => redis.cli('HLEN', 'herald:mqtt:retained') === '0', 5000, 'retained cleared');
+    const late = await mqttAt(a);
+    await late.subscribe('m/retained', 1);
+    assert.deepEqual(
+      (await late.drain(300)).filter((x) => x.retain),
+      [],
+    );
+    await Promise.all([pub.end(), sub.end(), late.end()]);
+  });
+
+  test('a persistent session made on node A gets, on node B, every QoS 1 message published while it was away, once', async () => {
+    const opts = { clientId: 'persist-1', clean: false } as const;
+    const first = await mqttAt(a, opts);
+    await first.subscribe('m/queue/#', 1);
+    await first.end();
+    // A visit to node B: now both nodes know the session and would both queue for it.
+    const visit = await mqttAt(b, opts);
+    await new Promise((r) => setTimeout(r, 300));
+    await visit.end();
+    const pub = await mqttAt(b);
+    const N = 6;
+    for (let i = 0; i < N; i++) await pub.publish(`m/queue/${i % 2}`, `q${i}`, { qos: 1 });
+    // Both nodes' brokers saw every publication; the session's queue holds each once.
+    await until(() => Number(redis.cli('LLEN', 'herald:mqtt:outgoing:persist-1')) >= N, 5000, 'queued');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(
+      Number(redis.cli('LLEN', 'herald:mqtt:outgoing:persist-1')),
+      N,
+      'queued once, not once per node',
+    );
+
+    const back = await mqttAt(b, opts);
+    const got = [];
+    for (let i = 0; i < N; i++) got.push((await back.next(5000)).payload.toString());
+    assert.deepEqual(
+      got,
+      Array.from({ length: N }, (_, i) => `q${i}`),
+    );
+    assert.deepEqual(await back.drain(300), [], 'nothing twice');
+    // Acknowledged: the queue is empty, so nothing comes again on the next reconnect.
+    await until(() => redis.cli('LLEN', 'herald:mqtt:outgoing:persist-1') === '0', 5000, 'acknowledged');
+    // Online on node B, it gets live messages from node A too, once.
+    const pubA = await mqttAt(a);
+    await pubA.publish('m/queue/live', 'live', { qos: 1 });
+    assert.equal((await back.next(5000)).payload.toString(), 'live');
+    assert.deepEqual(await back.drain(300), []);
+    await until(
+      () => redis.cli('LLEN', 'herald:mqtt:outgoing:persist-1') === '0',
+      5000,
+      'live one acknowledged',
+    );
+    await back.end();
+    const again = await mqttAt(a, opts);
+    assert.deepEqual(await again.drain(500), [], 'nothing left over from either node');
+    await Promise.all([again.end(), pub.end(), pubA.end()]);
+  });
+
+  test('the node that knew the session dies: the node it reconnected to queues for it from then on', async () => {
+    const args = ['--engine', 'redis', '--redis-url', redis.url];
+    const doomed = await HeraldNode.start(args);
+    const opts = { clientId: 'persist-2', clean: false } as const;
+    const s = await mqttAt(doomed, opts);
+    await s.subscribe('m/orphan', 1);
+    await s.end();
+    await doomed.kill('SIGKILL');
+    // Back on node B for a moment (B learns the session), then away again.
+    const visit = await mqttAt(b, opts);
+    await new Promise((r) => setTimeout(r, 300));
+    await visit.end();
+    const pub = await mqttAt(a);
+    await pub.publish('m/orphan', 'while away', { qos: 1 });
+    const back = await mqttAt(a, opts);
+    assert.equal((await back.next(5000)).payload.toString(), 'while away');
+    assert.deepEqual(await back.drain(300), []);
+    await Promise.all([back.end(), pub.end()]);
+  });
+
+  test('a filter the session dropped on one node is not queued for by a node that still remembers it', async () => {
+    const opts = { clientId: 'persist-3', clean: false } as const;
+    const s1 = await mqttAt(a, opts);
+    await s1.subscribe('m/dropped', 1);
+    await s1.subscribe('m/kept', 1);
+    await s1.end();
+    const visit = await mqttAt(b, opts); // node B learns both filters
+    await new Promise((r) => setTimeout(r, 300));
+    await visit.end();
+    const s2 = await mqttAt(a, opts);
+    await s2.client.unsubscribeAsync('m/dropped');
+    await s2.end();
+    const pub = await mqttAt(b);
+    await pub.publish('m/dropped', 'not for it', { qos: 1 });
+    await pub.publish('m/kept', 'for it', { qos: 1 });
+    const back = await mqttAt(a, opts);
+    assert.equal((await back.next(5000)).payload.toString(), 'for it');
+    assert.deepEqual(await back.drain(300), []);
+    await Promise.all([back.end(), pub.end()]);
+  });
+});
