@@ -30,6 +30,8 @@ const filters = (value('scenario') ?? '').split(',').filter(Boolean);
 /** `fanout` selects every fan-out row, `fanout-chat` both chat sizes, `echo-100` exactly that one. */
 const selected = (id: string) =>
   filters.length === 0 || filters.some((f) => id === f || id.startsWith(`${f}-`));
+/** `--servers herald` skips the baseline (for profiling runs; ratios are then n/a). */
+const servers = (value('servers') ?? 'baseline,herald').split(',');
 const hasTaskset = pinPrefix(0).length > 0 && cpus().length >= 2;
 const profileDir = join(resultsDir, 'profiles');
 
@@ -74,8 +76,8 @@ async function pairs<T>(
   const out = { baseline: [] as T[], herald: [] as T[] };
   for (let i = 0; i < runs; i++) {
     if (runs > 1) ctx.log(` run ${i + 1}/${runs}`);
-    out.baseline.push(await fn('baseline'));
-    out.herald.push(await fn('herald'));
+    if (servers.includes('baseline')) out.baseline.push(await fn('baseline'));
+    if (servers.includes('herald')) out.herald.push(await fn('herald'));
   }
   return out;
 }
@@ -105,7 +107,7 @@ async function fanoutRows(door: DoorAdapter, subscribers: number): Promise<void>
   const pick = (xs: FanoutResult[]) => {
     const m = max(xs);
     const best = xs.find((x) => x.maxDeliveries === m) ?? xs[0];
-    return best.steps.find((s) => s.offered === best.maxDeliveries);
+    return best?.steps.find((s) => s.offered === best.maxDeliveries);
   };
   const b = max(r.baseline);
   const h = max(r.herald);
@@ -132,13 +134,14 @@ async function fanoutRows(door: DoorAdapter, subscribers: number): Promise<void>
       ratio: bq / hq,
       target: t ? '<= 17 ms' : '',
       met: t ? hq <= 17 : undefined,
-      cpu: `${cpuText(r.baseline[0].at25k)} | ${cpuText(r.herald[0].at25k)}`,
+      cpu: `${cpuText(r.baseline[0]?.at25k)} | ${cpuText(r.herald[0]?.at25k)}`,
     });
   }
   // Chart: the median run of each server (by max rate), p50 and p99 against the offered rate.
   const series = (xs: FanoutResult[], who: string, color: string) => {
     const m = max(xs);
     const run = xs.find((x) => x.maxDeliveries === m) ?? xs[0];
+    if (!run) return [];
     return (['p99', 'p50'] as const).map((q) => ({
       label: `${who} ${q}`,
       color,
@@ -171,7 +174,7 @@ async function echoRows(connections: number): Promise<void> {
     ratio: h / b,
     target: connections === 100 ? '>= 0.95x' : '',
     met: connections === 100 ? h / b >= 0.95 : undefined,
-    cpu: `${cpuText(r.baseline[0].step)} | ${cpuText(r.herald[0].step)}`,
+    cpu: `${cpuText(r.baseline[0]?.step)} | ${cpuText(r.herald[0]?.step)}`,
   });
   const bp = m(r.baseline, (x) => x.step.p99);
   const hp = m(r.herald, (x) => x.step.p99);

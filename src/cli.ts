@@ -16,7 +16,11 @@ ${describeOptions()}
 `;
 
 /** Parses `--kebab-name value`, `--kebab-name=value` and bare boolean `--flag` into camelCase keys. */
-export function parseFlags(argv: string[]): { command: string; flags: Record<string, string>; config?: string } {
+export function parseFlags(argv: string[]): {
+  command: string;
+  flags: Record<string, string>;
+  config?: string;
+} {
   const flags: Record<string, string> = {};
   let command = 'serve';
   let config: string | undefined;
@@ -55,7 +59,8 @@ async function main(): Promise<void> {
       process.stdout.write(USAGE);
       return;
     }
-    if (parsed.command !== 'serve') throw new ConfigError(`unknown command "${parsed.command}" (see herald --help)`);
+    if (parsed.command !== 'serve')
+      throw new ConfigError(`unknown command "${parsed.command}" (see herald --help)`);
     const configPath = parsed.config ?? process.env.HERALD_CONFIG;
     const config = resolveConfig({
       flags: parsed.flags,

@@ -96,7 +96,11 @@ export const optionSpecs = {
   ),
 
   // channel model
-  engine: opt(z.enum(['memory', 'redis']), 'memory', 'Where channel state lives: memory (one node) or redis.'),
+  engine: opt(
+    z.enum(['memory', 'redis']),
+    'memory',
+    'Where channel state lives: memory (one node) or redis.',
+  ),
   redisUrl: opt(z.string().min(1), 'redis://127.0.0.1:6379', 'Redis server used by the redis engine.'),
   redisPrefix: opt(z.string(), 'herald', 'Prefix for every Redis key and Pub/Sub channel Herald uses.'),
   historySize: opt(nonNegativeInt, 100, 'Publications kept per channel for recovery and polling (0 = none).'),

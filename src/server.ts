@@ -84,7 +84,9 @@ export class Herald {
       reply.code(e.status).send({ error: e.toJSON() });
     });
     app.setNotFoundHandler((req, reply) => {
-      reply.code(404).send({ error: new HeraldError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`).toJSON() });
+      reply
+        .code(404)
+        .send({ error: new HeraldError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`).toJSON() });
     });
     const ctx: DoorContext = {
       app,

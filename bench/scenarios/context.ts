@@ -20,6 +20,8 @@ export interface StepReport {
   /** CPU share (1 = one core) of the server and of all load processes together. */
   serverCpu: number;
   generatorCpu: number;
+  /** Server CPU microseconds per delivery: less sensitive to a busy machine than throughput. */
+  serverCpuUsPerDelivery?: number;
   ok: boolean;
 }
 

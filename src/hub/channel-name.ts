@@ -9,7 +9,10 @@ export const DEFAULT_MAX_CHANNEL_LENGTH = 255;
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f+#]/;
 
 /** Returns a reason the name is not a valid channel, or undefined when it is. */
-export function channelNameProblem(name: unknown, maxLength = DEFAULT_MAX_CHANNEL_LENGTH): string | undefined {
+export function channelNameProblem(
+  name: unknown,
+  maxLength = DEFAULT_MAX_CHANNEL_LENGTH,
+): string | undefined {
   if (typeof name !== 'string' || name.length === 0) return 'channel name must be a non-empty string';
   if (Buffer.byteLength(name) > maxLength) return `channel name longer than ${maxLength} bytes`;
   if (FORBIDDEN.test(name)) return 'channel name contains a wildcard (+ #) or a control character';

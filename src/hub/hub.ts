@@ -172,7 +172,11 @@ export class Hub {
 
   // ---- subscribing ------------------------------------------------------------------------------
 
-  async subscribe(channel: string, subscriber: Subscriber, opts: SubscribeOptions = {}): Promise<SubscribeResult> {
+  async subscribe(
+    channel: string,
+    subscriber: Subscriber,
+    opts: SubscribeOptions = {},
+  ): Promise<SubscribeResult> {
     this.validateChannel(channel);
     const state = this.channelState(channel);
     let group = state.groups.get(subscriber.format as FrameFormat);
@@ -214,13 +218,20 @@ export class Hub {
     this.subscriptionCount--;
     if (state.size === 0) {
       this.channels.delete(channel);
-      this.engine.unsubscribe([channel]).catch((err) => this.log?.warn({ err, channel }, 'engine unsubscribe failed'));
+      this.engine
+        .unsubscribe([channel])
+        .catch((err) => this.log?.warn({ err, channel }, 'engine unsubscribe failed'));
     }
     return true;
   }
 
   isSubscribed(channel: string, subscriber: Subscriber): boolean {
-    return this.channels.get(channel)?.groups.get(subscriber.format as FrameFormat)?.has(subscriber) ?? false;
+    return (
+      this.channels
+        .get(channel)
+        ?.groups.get(subscriber.format as FrameFormat)
+        ?.has(subscriber) ?? false
+    );
   }
 
   private channelState(channel: string): ChannelState {
@@ -294,7 +305,10 @@ export class Hub {
   }
 
   private signalGap(state: ChannelState): void {
-    this.log?.warn({ channel: state.name }, 'live delivery skipped publications; asking subscribers to resync');
+    this.log?.warn(
+      { channel: state.name },
+      'live delivery skipped publications; asking subscribers to resync',
+    );
     for (const group of state.groups.values()) {
       for (const sub of group.values()) sub.subscriber.onInsufficientState?.(state.name);
     }
@@ -423,7 +437,11 @@ export function isCompleteRecovery(since: StreamPosition, h: HistoryResult): boo
   if (since.offset > h.position.offset) return false; // a position from the future: not ours
   if (since.offset === h.position.offset) return true;
   const first = h.publications[0];
-  return first !== undefined && first.offset === since.offset + 1 && h.publications.length === h.position.offset - since.offset;
+  return (
+    first !== undefined &&
+    first.offset === since.offset + 1 &&
+    h.publications.length === h.position.offset - since.offset
+  );
 }
 
 function engineError(err: unknown): HeraldError {

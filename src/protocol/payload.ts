@@ -15,7 +15,11 @@ export function fromBytes(bytes: Uint8Array, markBinary = false): PublishRequest
   try {
     text = utf8.decode(bytes);
   } catch {
-    return { data: { $binary: Buffer.from(bytes).toString('base64') } satisfies BinaryView, bytes, binary: true };
+    return {
+      data: { $binary: Buffer.from(bytes).toString('base64') } satisfies BinaryView,
+      bytes,
+      binary: true,
+    };
   }
   let data: unknown = text;
   if (looksLikeJson(text)) {
@@ -35,7 +39,8 @@ export function fromText(text: string): PublishRequest {
 
 /** What a byte-oriented subscriber receives: the original bytes, a string as UTF-8, else JSON. */
 export function toBytes(pub: Pick<Publication, 'data' | 'bytes'>): Buffer {
-  if (pub.bytes !== undefined) return Buffer.from(pub.bytes.buffer, pub.bytes.byteOffset, pub.bytes.byteLength);
+  if (pub.bytes !== undefined)
+    return Buffer.from(pub.bytes.buffer, pub.bytes.byteOffset, pub.bytes.byteLength);
   if (typeof pub.data === 'string') return Buffer.from(pub.data, 'utf8');
   return Buffer.from(JSON.stringify(pub.data) ?? 'null', 'utf8');
 }
@@ -48,6 +53,13 @@ export function toText(data: unknown): string {
 function looksLikeJson(text: string): boolean {
   const c = text.trimStart()[0];
   return (
-    c === '{' || c === '[' || c === '"' || c === '-' || (c >= '0' && c <= '9') || c === 't' || c === 'f' || c === 'n'
+    c === '{' ||
+    c === '[' ||
+    c === '"' ||
+    c === '-' ||
+    (c >= '0' && c <= '9') ||
+    c === 't' ||
+    c === 'f' ||
+    c === 'n'
   );
 }

@@ -15,7 +15,13 @@ export interface TestServer {
 
 export async function startHerald(options: ConfigInput = {}, engine?: Engine): Promise<TestServer> {
   const herald = await createHerald(
-    { port: 0, host: '127.0.0.1', logLevel: (process.env.HERALD_TEST_LOG_LEVEL as 'silent') ?? 'silent', mqttPort: 0, ...options },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: (process.env.HERALD_TEST_LOG_LEVEL as 'silent') ?? 'silent',
+      mqttPort: 0,
+      ...options,
+    },
     { engine },
   );
   const port = herald.address().port;

@@ -13,7 +13,11 @@ export class TestClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly opened: Promise<void>;
 
-  constructor(url: string, options?: ConstructorParameters<typeof WebSocket>[2], protocols?: string | string[]) {
+  constructor(
+    url: string,
+    options?: ConstructorParameters<typeof WebSocket>[2],
+    protocols?: string | string[],
+  ) {
     this.ws = new WebSocket(url, protocols, options);
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
@@ -33,7 +37,11 @@ export class TestClient {
     });
   }
 
-  static async open(url: string, options?: ConstructorParameters<typeof WebSocket>[2], protocols?: string | string[]) {
+  static async open(
+    url: string,
+    options?: ConstructorParameters<typeof WebSocket>[2],
+    protocols?: string | string[],
+  ) {
     const c = new TestClient(url, options, protocols);
     await c.opened;
     return c;

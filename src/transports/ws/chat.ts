@@ -10,7 +10,8 @@ import type { ClientInfo, Publication } from '../../hub/types.js';
 import { type ChatFrame, chatFrame, WELCOME } from '../../protocol/chat.js';
 import { fromBytes, fromText } from '../../protocol/payload.js';
 import type { Door } from '../door.js';
-import { createPlainServer, sendBounded } from './plain-server.js';
+import { FrameTarget, writeFrame } from './frame-writer.js';
+import { createPlainServer } from './plain-server.js';
 
 export const CHAT_CHANNEL = 'chat';
 
@@ -20,17 +21,23 @@ class ChatSession implements Subscriber<ChatFrame> {
   readonly format = chatFormat;
   readonly info: ClientInfo;
 
+  private readonly target: FrameTarget;
+  private readonly maxBuffered: number;
+
   constructor(
     readonly ws: WebSocket,
     readonly id: string,
-    private readonly config: Config,
+    config: Config,
   ) {
     this.info = { client: id, user: '', transport: 'chat' };
+    this.target = new FrameTarget(ws);
+    this.maxBuffered = config.maxBufferedBytes;
   }
 
+  /** The fan-out hot path: the same ready frame for every session, no per-session encoding. */
   deliver(pub: Publication, frame: ChatFrame): void {
     if (pub.info?.client === this.id) return; // never back to the sender
-    sendBounded(this.ws, frame.payload, frame.binary, this.config);
+    writeFrame(this.target, frame.wire, frame.binary, this.maxBuffered);
   }
 }
 
@@ -39,6 +46,8 @@ export const chatDoor: Door = {
   register(ctx) {
     const { hub, log, config } = ctx;
     let total = 0;
+    // Checked once: building the per-message log line costs more than the publish itself.
+    const logInfo = log.isLevelEnabled('info');
     createPlainServer(ctx, '/chat', (ws) => {
       const session = new ChatSession(ws, randomUUID(), config);
       const { id } = session;
@@ -53,7 +62,7 @@ export const chatDoor: Door = {
 
       ws.on('message', (data: Buffer, isBinary) => {
         const req = isBinary ? fromBytes(data, true) : fromText(data.toString('utf8'));
-        if (!isBinary) log.info({ session: id }, `Received from ${id}: ${req.data}`);
+        if (!isBinary && logInfo) log.info({ session: id }, `Received from ${id}: ${req.data}`);
         req.info = session.info;
         hub.publish(CHAT_CHANNEL, req).catch((err: unknown) => {
           const e = err instanceof HeraldError ? err : undefined;

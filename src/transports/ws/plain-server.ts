@@ -10,7 +10,11 @@ export interface PlainServer {
   heartbeat: Heartbeat;
 }
 
-export function createPlainServer(ctx: DoorContext, path: string, onConnection: (ws: WebSocket) => void): PlainServer {
+export function createPlainServer(
+  ctx: DoorContext,
+  path: string,
+  onConnection: (ws: WebSocket) => void,
+): PlainServer {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: ctx.config.maxMessageSize,
