@@ -1,4 +1,5 @@
-// `npm run bench [-- --quick] [--scenario fanout,echo,idle] [--runs N] [--cpu-prof]`
+// `npm run bench [-- --quick] [--scenario fanout,echo,idle] [--runs N] [--cpu-prof] [--servers herald]
+//   [--herald-root DIR]`
 // Runs every scenario against the bare `ws` baseline and a real Herald, each as a child process on
 // its own core, with the load processes on the other; prints one table of ratios to the baseline and
 // saves JSON plus SVG charts under bench/results/.
@@ -44,7 +45,11 @@ const ctx: BenchContext = {
 };
 
 const start = (kind: ServerKind) =>
-  startServer(kind, { core: ctx.serverCore, nodeFlags: kind === 'herald' ? ctx.heraldFlags : [] });
+  startServer(kind, {
+    core: ctx.serverCore,
+    nodeFlags: kind === 'herald' ? ctx.heraldFlags : [],
+    heraldRoot: value('herald-root'),
+  });
 
 interface Row {
   scenario: string;

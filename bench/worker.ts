@@ -32,6 +32,7 @@ const echoSockets: WebSocket[] = [];
 let step = -1;
 let hist = new Histogram();
 let received = 0;
+let stale = 0;
 let closedUnexpectedly = 0;
 let closing = false;
 
@@ -47,7 +48,10 @@ async function adapter(name: string): Promise<DoorAdapter> {
 
 function onPayload(payload: string): void {
   const stamp = parsePayload(payload);
-  if (!stamp || stamp.step !== step) return; // a straggler from an earlier step
+  if (!stamp || stamp.step !== step) {
+    stale++; // a straggler from an earlier step: counted so the runner waits for the backlog to clear
+    return;
+  }
   received++;
   hist.add(wallNow() - stamp.sentAt);
 }
@@ -105,7 +109,7 @@ async function handle(cmd: Command): Promise<unknown> {
     case 'publish':
       return publishAt(cmd.step, cmd.rate, cmd.durationMs, cmd.size);
     case 'collect':
-      return { received, counts: hist.counts, closedUnexpectedly, open: connections.length };
+      return { received, stale, counts: hist.counts, closedUnexpectedly, open: connections.length };
     case 'echo-open':
       return openMany(cmd.count, cmd.concurrency, () => openEcho(cmd.base));
     case 'echo-run':

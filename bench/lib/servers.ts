@@ -5,6 +5,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pinPrefix, rssKiB } from './proc.js';
 
 export type ServerKind = 'herald' | 'baseline';
@@ -24,6 +25,8 @@ export interface ServerOptions {
   core: number;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
+  /** Run Herald from this checkout instead of the current one (to compare two commits). */
+  heraldRoot?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -46,7 +49,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     '--import',
     'tsx',
     '--import',
-    './bench/probe.ts',
+    fileURLToPath(new URL('../probe.ts', import.meta.url)),
     ...(opts.nodeFlags ?? []),
   ];
   const script =
@@ -66,6 +69,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
       : ['bench/baseline/server.ts', '--port', String(port)];
   const argv = [...pinPrefix(opts.core), ...node, ...script];
   const child = spawn(argv[0], argv.slice(1), {
+    cwd: kind === 'herald' && opts.heraldRoot ? opts.heraldRoot : process.cwd(),
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, BENCH_MEMORY_FILE: memFile },
   });

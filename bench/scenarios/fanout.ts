@@ -60,6 +60,7 @@ export async function fanout(
     const run = async (deliveries: number): Promise<StepReport> => {
       const step = ++stepNo;
       const rate = deliveries / connected;
+      await drain(subs, 3000); // an earlier overloaded step's backlog must not count against this one
       await Promise.all([...subs, pub].map((p) => p.call({ op: 'step', step })));
       serverCpu.start();
       genCpu.start();
@@ -131,22 +132,26 @@ export async function fanout(
   }
 }
 
-/** Waits until deliveries stop arriving (at most 2 s), then sums what every subscriber process got. */
-async function drain(subs: LoadProcess[]): Promise<{ received: number; hist: Histogram }> {
+/**
+ * Waits until deliveries (this step's and stragglers from earlier ones) stop arriving, at most
+ * `maxMs`, then sums what every subscriber process got in this step.
+ */
+async function drain(subs: LoadProcess[], maxMs = 2000): Promise<{ received: number; hist: Histogram }> {
   let last = -1;
-  const until = Date.now() + 2000;
+  const until = Date.now() + maxMs;
   for (;;) {
     await sleep(200);
     const parts = await Promise.all(
-      subs.map((p) => p.call<{ received: number; counts: number[] }>({ op: 'collect' })),
+      subs.map((p) => p.call<{ received: number; stale: number; counts: number[] }>({ op: 'collect' })),
     );
     const received = parts.reduce((s, p) => s + p.received, 0);
-    if (received === last || Date.now() > until) {
+    const total = parts.reduce((s, p) => s + p.received + p.stale, 0);
+    if (total === last || Date.now() > until) {
       const hist = new Histogram();
       for (const p of parts) hist.merge(p);
       return { received, hist };
     }
-    last = received;
+    last = total;
   }
 }
 
