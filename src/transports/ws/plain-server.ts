@@ -22,13 +22,17 @@ export function createPlainServer(
     clientTracking: true,
   });
   const heartbeat = new Heartbeat(ctx.config.heartbeatInterval);
-  ctx.upgrades.add(path, (req, socket, head) => {
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      heartbeat.add(ws);
-      ws.once('close', () => heartbeat.remove(ws));
-      onConnection(ws);
-    });
-  });
+  // Shared by every connection of this server: no per-connection closure (see idle memory in
+  // docs/performance.md). The upgrade request is not kept: nothing here holds on to `req`.
+  const onClose = function (this: WebSocket) {
+    heartbeat.remove(this);
+  };
+  const accepted = (ws: WebSocket) => {
+    heartbeat.add(ws);
+    ws.on('close', onClose);
+    onConnection(ws);
+  };
+  ctx.upgrades.add(path, (req, socket, head) => wss.handleUpgrade(req, socket, head, accepted));
   ctx.onShutdown(() => closeAll(wss, heartbeat, ctx.config.shutdownTimeout));
   return { wss, heartbeat };
 }
