@@ -24,9 +24,13 @@ export class UpgradeRouter {
     socket.on('error', destroySelf);
     const path = (req.url ?? '/').split('?', 1)[0];
     const handler = this.routes.get(path);
-    if (!handler) return refuse(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
+    if (!handler) {
+      refuse(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
+      return;
+    }
     if (!this.originAllowed(req.headers.origin)) {
-      return refuse(socket, 403, 'Forbidden', 'origin not allowed');
+      refuse(socket, 403, 'Forbidden', 'origin not allowed');
+      return;
     }
     handler(req, socket, head);
   }
