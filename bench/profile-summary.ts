@@ -19,13 +19,16 @@ for (const node of profile.nodes) {
   if (h === 0) continue;
   const { functionName, url, lineNumber } = node.callFrame;
   const where = url
-    ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench)\//, '$1/')}:${lineNumber + 1}`
+    ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(src|bench)\//, '$1/')}:${lineNumber + 1}`
     : '';
   const key = `${functionName || '(anonymous)'} ${where}`.trim();
   byName.set(key, (byName.get(key) ?? 0) + h);
   total += h;
 }
 const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, Number(n));
-process.stdout.write(`${total} samples\n`);
-for (const [name, h] of top)
-  process.stdout.write(`${((100 * h) / total).toFixed(1).padStart(5)}%  ${name}\n`);
+// Shares of busy time: idle samples say only how long the profile ran.
+const busy = total - (byName.get('(idle)') ?? 0);
+process.stdout.write(`${total} samples, ${busy} busy; % of busy time:\n`);
+for (const [name, h] of top) {
+  if (name !== '(idle)') process.stdout.write(`${((100 * h) / busy).toFixed(1).padStart(5)}%  ${name}\n`);
+}
