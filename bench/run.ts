@@ -255,8 +255,22 @@ function table(): string {
       `| ${r.scenario} | ${r.metric} | ${num(r.baseline)} | ${num(r.herald)} | ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a'} | ${r.target} | ${met} | ${r.cpu} |`,
     );
   }
-  for (const m of missing) lines.push(`| ${m} | | | not in this build | | | | |`);
+  for (const m of missing) {
+    lines.push(
+      m.includes(': failed') ? `| ${m} | | | | | | | |` : `| ${m} | | | not in this build | | | | |`,
+    );
+  }
   return lines.join('\n');
+}
+
+/** One failing row (a timeout, a refused connection) is reported and the run goes on. */
+async function guarded(id: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    ctx.log(`  ${id} failed: ${(err as Error).message}`);
+    missing.push(`${id}: failed (${(err as Error).message.replace(/\|/g, '/')})`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -276,15 +290,15 @@ async function main(): Promise<void> {
       if (!selected(id)) continue;
       if (!door.available) missing.push(`fan-out ${door.name}, ${n} subs`);
       else if (door.maxSubscribers !== undefined && n > door.maxSubscribers) continue;
-      else await fanoutRows(door, n);
+      else await guarded(id, () => fanoutRows(door, n));
     }
   }
-  for (const n of [100, 1000]) if (selected(`echo-${n}`)) await echoRows(n);
+  for (const n of [100, 1000]) if (selected(`echo-${n}`)) await guarded(`echo-${n}`, () => echoRows(n));
   const idleN = quick ? 2000 : 19_500;
   for (const door of adapters) {
     if (!selected(`idle-${door.name}`)) continue;
     if (!door.available) missing.push(`idle ${door.name}, ${idleN} conns`);
-    else await idleRows(door, idleN);
+    else await guarded(`idle-${door.name}`, () => idleRows(door, idleN));
   }
   const out = table();
   ctx.log(`\n${out}\n`);
