@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [--scenario fanout,echo,idle] [--runs N] [--cpu-prof] [--servers herald]
-//   [--herald-root DIR]`
+//   [--herald-root DIR] [--heap-snapshots]`
 // Runs every scenario against the bare `ws` baseline and a real Herald, each as a child process on
 // its own core, with the load processes on the other; prints one table of ratios to the baseline and
 // saves JSON plus SVG charts under bench/results/.
@@ -49,6 +49,7 @@ const start = (kind: ServerKind) =>
     core: ctx.serverCore,
     nodeFlags: kind === 'herald' ? ctx.heraldFlags : [],
     heraldRoot: value('herald-root'),
+    heapDir: flag('heap-snapshots') ? join(resultsDir, 'heap') : undefined,
   });
 
 interface Row {
@@ -276,6 +277,7 @@ async function guarded(id: string, fn: () => Promise<void>): Promise<void> {
 async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   if (ctx.heraldFlags.length) mkdirSync(profileDir, { recursive: true });
+  if (flag('heap-snapshots')) mkdirSync(join(resultsDir, 'heap'), { recursive: true });
   if (hasTaskset) pin(process.pid, 0);
   const began = new Date();
   ctx.log(

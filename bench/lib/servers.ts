@@ -27,6 +27,8 @@ export interface ServerOptions {
   nodeFlags?: string[];
   /** Run Herald from this checkout instead of the current one (to compare two commits). */
   heraldRoot?: string;
+  /** Write a heap snapshot here at every memory probe. */
+  heapDir?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -71,7 +73,11 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   const child = spawn(argv[0], argv.slice(1), {
     cwd: kind === 'herald' && opts.heraldRoot ? opts.heraldRoot : process.cwd(),
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, BENCH_MEMORY_FILE: memFile },
+    env: {
+      ...process.env,
+      BENCH_MEMORY_FILE: memFile,
+      ...(opts.heapDir ? { BENCH_HEAP_DIR: opts.heapDir } : {}),
+    },
   });
   await waitForPort(port, child, 30_000);
   const pid = child.pid!;
@@ -83,7 +89,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     async memory() {
       rmSync(memFile, { force: true });
       child.kill('SIGUSR2');
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + (opts.heapDir ? 60_000 : 10_000);
       while (!existsSync(memFile) && Date.now() < deadline) await sleep(50);
       await sleep(100); // let the kernel's RSS figure settle after the collection
       let heapKiB = Number.NaN;

@@ -3,13 +3,14 @@
 // So the room also hears API, SSE-side, MQTT and WebSocket-protocol publishers of `chat`.
 // Most connections are idle, so a session is one object: the event handlers are shared by every
 // connection (they find their session through `sessions`) rather than closures made per connection.
-import { randomUUID } from 'node:crypto';
+
 import type { WebSocket } from 'ws';
 import { CloseCodes, HeraldError } from '../../errors.js';
 import type { FrameFormat, Hub, Subscriber } from '../../hub/hub.js';
 import type { ClientInfo, Publication } from '../../hub/types.js';
 import { type ChatFrame, chatFrame, WELCOME } from '../../protocol/chat.js';
 import { fromBytes, fromText } from '../../protocol/payload.js';
+import { connectionId } from '../connection-id.js';
 import type { Door } from '../door.js';
 import { FrameTarget, writeFrame } from './frame-writer.js';
 import { createPlainServer } from './plain-server.js';
@@ -79,7 +80,7 @@ export const chatDoor: Door = {
     }
 
     createPlainServer(ctx, '/chat', (ws) => {
-      const session = new ChatSession(ws, randomUUID(), config.maxBufferedBytes);
+      const session = new ChatSession(ws, connectionId(), config.maxBufferedBytes);
       const { id } = session;
       sessions.set(ws, session);
       total++;

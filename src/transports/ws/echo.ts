@@ -1,9 +1,10 @@
 // The seed's /echo: text M is answered "Echo: M", binary is answered with the same bytes.
 // The answer is built as one ready frame from the received bytes (ws has already checked that text
 // is valid UTF-8), so an echo costs one allocation and one socket write, and no string decoding.
-import { randomUUID } from 'node:crypto';
+
 import { echoFrame } from '../../protocol/chat.js';
 import { binaryFrame } from '../../protocol/ws-frame.js';
+import { connectionId } from '../connection-id.js';
 import type { Door } from '../door.js';
 import { FrameTarget, writeFrame } from './frame-writer.js';
 import { createPlainServer } from './plain-server.js';
@@ -15,7 +16,7 @@ export const echoDoor: Door = {
     const logInfo = log.isLevelEnabled('info');
     const max = config.maxBufferedBytes;
     createPlainServer(ctx, '/echo', (ws) => {
-      const id = randomUUID();
+      const id = connectionId();
       const target = new FrameTarget(ws);
       ws.on('message', (data: Buffer, isBinary) => {
         if (isBinary) {
