@@ -68,10 +68,10 @@ export const chatDoor: Door = {
       log.warn({ session: id, err: err.message }, `Error in session ${id}`);
     }
 
-    function onClose(this: WebSocket): void {
-      const session = sessions.get(this);
+    function onClose(ws: WebSocket): void {
+      const session = sessions.get(ws);
       if (!session) return;
-      sessions.delete(this);
+      sessions.delete(ws);
       hub.unsubscribe(CHAT_CHANNEL, session);
       hub.clientDisconnected();
       total--;
@@ -79,22 +79,26 @@ export const chatDoor: Door = {
         log.info({ session: session.id, total }, `Client disconnect: ${session.id}, Total: ${total}`);
     }
 
-    createPlainServer(ctx, '/chat', (ws) => {
-      const session = new ChatSession(ws, connectionId(), config.maxBufferedBytes);
-      const { id } = session;
-      sessions.set(ws, session);
-      total++;
-      hub.clientConnected();
-      if (logInfo) log.info({ session: id, total }, `New client connected: ${id}, Total: ${total}`);
-      ws.send(WELCOME);
-      subscribe(hub, session).catch((err) => {
-        log.error({ session: id, err: err.message }, 'chat subscription failed');
-        ws.close(CloseCodes.TRY_AGAIN_LATER, 'channel unavailable, try again later');
-      });
-      ws.on('message', onMessage);
-      ws.on('error', onError);
-      ws.on('close', onClose);
-    });
+    createPlainServer(
+      ctx,
+      '/chat',
+      (ws) => {
+        const session = new ChatSession(ws, connectionId(), config.maxBufferedBytes);
+        const { id } = session;
+        sessions.set(ws, session);
+        total++;
+        hub.clientConnected();
+        if (logInfo) log.info({ session: id, total }, `New client connected: ${id}, Total: ${total}`);
+        ws.send(WELCOME);
+        subscribe(hub, session).catch((err) => {
+          log.error({ session: id, err: err.message }, 'chat subscription failed');
+          ws.close(CloseCodes.TRY_AGAIN_LATER, 'channel unavailable, try again later');
+        });
+        ws.on('message', onMessage);
+        ws.on('error', onError);
+      },
+      onClose,
+    );
   },
 };
 
