@@ -21,13 +21,18 @@ export class UpgradeRouter {
   }
 
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySelf);
     const path = (req.url ?? '/').split('?', 1)[0];
     const handler = this.routes.get(path);
     if (!handler) refuse(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
     else if (!this.originAllowed(req.headers.origin)) refuse(socket, 403, 'Forbidden', 'origin not allowed');
     else handler(req, socket, head);
   }
+}
+
+// One function for every socket rather than a closure per connection.
+function destroySelf(this: Duplex): void {
+  this.destroy();
 }
 
 export function refuse(socket: Duplex, status: number, statusText: string, body: string): void {

@@ -1,36 +1,41 @@
 // The seed's /chat broadcast room, standing on channel `chat`: a text M from a client is published
 // to `chat`; every publication on `chat` not made by this client reaches it as "Broadcast: M".
 // So the room also hears API, SSE-side, MQTT and WebSocket-protocol publishers of `chat`.
-import { randomUUID } from 'node:crypto';
+// Most connections are idle, so a session is one object: the event handlers are shared by every
+// connection (they find their session through `sessions`) rather than closures made per connection.
+
 import type { WebSocket } from 'ws';
-import type { Config } from '../../config.js';
 import { CloseCodes, HeraldError } from '../../errors.js';
 import type { FrameFormat, Hub, Subscriber } from '../../hub/hub.js';
 import type { ClientInfo, Publication } from '../../hub/types.js';
 import { type ChatFrame, chatFrame, WELCOME } from '../../protocol/chat.js';
 import { fromBytes, fromText } from '../../protocol/payload.js';
+import { connectionId } from '../connection-id.js';
 import type { Door } from '../door.js';
-import { createPlainServer, sendBounded } from './plain-server.js';
+import { FrameTarget, writeFrame } from './frame-writer.js';
+import { createPlainServer } from './plain-server.js';
 
 export const CHAT_CHANNEL = 'chat';
 
 const chatFormat: FrameFormat<ChatFrame> = { name: 'chat', encode: chatFrame };
 
-class ChatSession implements Subscriber<ChatFrame> {
+class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
   readonly format = chatFormat;
   readonly info: ClientInfo;
 
   constructor(
-    readonly ws: WebSocket,
+    ws: WebSocket,
     readonly id: string,
-    private readonly config: Config,
+    private readonly maxBuffered: number,
   ) {
+    super(ws);
     this.info = { client: id, user: '', transport: 'chat' };
   }
 
+  /** The fan-out hot path: the same ready frame for every session, no per-session encoding. */
   deliver(pub: Publication, frame: ChatFrame): void {
     if (pub.info?.client === this.id) return; // never back to the sender
-    sendBounded(this.ws, frame.payload, frame.binary, this.config);
+    writeFrame(this, frame.wire, frame.binary, this.maxBuffered);
   }
 }
 
@@ -38,39 +43,62 @@ export const chatDoor: Door = {
   name: 'chat',
   register(ctx) {
     const { hub, log, config } = ctx;
+    const sessions = new WeakMap<WebSocket, ChatSession>();
     let total = 0;
-    createPlainServer(ctx, '/chat', (ws) => {
-      const session = new ChatSession(ws, randomUUID(), config);
-      const { id } = session;
-      total++;
-      hub.clientConnected();
-      log.info({ session: id, total }, `New client connected: ${id}, Total: ${total}`);
-      ws.send(WELCOME);
-      subscribe(hub, session).catch((err) => {
-        log.error({ session: id, err: err.message }, 'chat subscription failed');
-        ws.close(CloseCodes.TRY_AGAIN_LATER, 'channel unavailable, try again later');
-      });
+    // Checked once: building the per-message log line costs more than the publish itself.
+    const logInfo = log.isLevelEnabled('info');
 
-      ws.on('message', (data: Buffer, isBinary) => {
-        const req = isBinary ? fromBytes(data, true) : fromText(data.toString('utf8'));
-        if (!isBinary) log.info({ session: id }, `Received from ${id}: ${req.data}`);
-        req.info = session.info;
-        hub.publish(CHAT_CHANNEL, req).catch((err: unknown) => {
-          const e = err instanceof HeraldError ? err : undefined;
-          log.error({ session: id, err: (err as Error).message }, 'chat publish failed');
-          // The message was not accepted: say so rather than let the sender believe it went out.
-          if (e?.temporary) ws.close(CloseCodes.TRY_AGAIN_LATER, 'publish failed, try again later');
-          else ws.close(CloseCodes.INTERNAL_ERROR, 'publish failed');
+    function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+      const session = sessions.get(this);
+      if (!session) return;
+      const req = isBinary ? fromBytes(data, true) : fromText(data.toString('utf8'));
+      if (!isBinary && logInfo) log.info({ session: session.id }, `Received from ${session.id}: ${req.data}`);
+      req.info = session.info;
+      hub.publish(CHAT_CHANNEL, req).catch((err: unknown) => {
+        const e = err instanceof HeraldError ? err : undefined;
+        log.error({ session: session.id, err: (err as Error).message }, 'chat publish failed');
+        // The message was not accepted: say so rather than let the sender believe it went out.
+        if (e?.temporary) this.close(CloseCodes.TRY_AGAIN_LATER, 'publish failed, try again later');
+        else this.close(CloseCodes.INTERNAL_ERROR, 'publish failed');
+      });
+    }
+
+    function onError(this: WebSocket, err: Error): void {
+      const id = sessions.get(this)?.id;
+      log.warn({ session: id, err: err.message }, `Error in session ${id}`);
+    }
+
+    function onClose(ws: WebSocket): void {
+      const session = sessions.get(ws);
+      if (!session) return;
+      sessions.delete(ws);
+      hub.unsubscribe(CHAT_CHANNEL, session);
+      hub.clientDisconnected();
+      total--;
+      if (logInfo)
+        log.info({ session: session.id, total }, `Client disconnect: ${session.id}, Total: ${total}`);
+    }
+
+    createPlainServer(
+      ctx,
+      '/chat',
+      (ws) => {
+        const session = new ChatSession(ws, connectionId(), config.maxBufferedBytes);
+        const { id } = session;
+        sessions.set(ws, session);
+        total++;
+        hub.clientConnected();
+        if (logInfo) log.info({ session: id, total }, `New client connected: ${id}, Total: ${total}`);
+        ws.send(WELCOME);
+        subscribe(hub, session).catch((err) => {
+          log.error({ session: id, err: err.message }, 'chat subscription failed');
+          ws.close(CloseCodes.TRY_AGAIN_LATER, 'channel unavailable, try again later');
         });
-      });
-      ws.on('error', (err) => log.warn({ session: id, err: err.message }, `Error in session ${id}`));
-      ws.once('close', () => {
-        hub.unsubscribe(CHAT_CHANNEL, session);
-        hub.clientDisconnected();
-        total--;
-        log.info({ session: id, total }, `Client disconnect: ${id}, Total: ${total}`);
-      });
-    });
+        ws.on('message', onMessage);
+        ws.on('error', onError);
+      },
+      onClose,
+    );
   },
 };
 

@@ -1,18 +1,25 @@
 // One timer for every plain WebSocket: ping each open socket, and drop those that did not answer
-// the previous ping. A dead peer costs at most two intervals.
+// the previous ping. A dead peer costs at most two intervals. Per connection it keeps one Set entry
+// and one shared listener (no closure, no WeakMap entry): idle connections are most connections.
 import type { WebSocket } from 'ws';
 
 export class Heartbeat {
-  private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly sockets = new Set<WebSocket>();
+  /** Pinged and not answered yet. */
+  private readonly pending = new Set<WebSocket>();
+  private readonly onPong: (this: WebSocket) => void;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly intervalMs: number) {}
+  constructor(private readonly intervalMs: number) {
+    const pending = this.pending;
+    this.onPong = function (this: WebSocket) {
+      pending.delete(this);
+    };
+  }
 
   add(ws: WebSocket): void {
     this.sockets.add(ws);
-    this.alive.set(ws, true);
-    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('pong', this.onPong);
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), this.intervalMs);
       this.timer.unref();
@@ -21,6 +28,7 @@ export class Heartbeat {
 
   remove(ws: WebSocket): void {
     this.sockets.delete(ws);
+    this.pending.delete(ws);
   }
 
   stop(): void {
@@ -30,12 +38,12 @@ export class Heartbeat {
 
   private tick(): void {
     for (const ws of this.sockets) {
-      if (!this.alive.get(ws)) {
-        this.sockets.delete(ws);
+      if (this.pending.has(ws)) {
+        this.remove(ws);
         ws.terminate();
         continue;
       }
-      this.alive.set(ws, false);
+      this.pending.add(ws);
       ws.ping();
     }
   }

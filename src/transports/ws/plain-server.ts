@@ -10,10 +10,15 @@ export interface PlainServer {
   heartbeat: Heartbeat;
 }
 
+/**
+ * `onClose`, when given, runs in the same 'close' listener as the server's own bookkeeping: one
+ * listener fewer per connection (a third listener makes EventEmitter grow a ~150-byte array).
+ */
 export function createPlainServer(
   ctx: DoorContext,
   path: string,
   onConnection: (ws: WebSocket) => void,
+  onClose?: (ws: WebSocket) => void,
 ): PlainServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -22,13 +27,18 @@ export function createPlainServer(
     clientTracking: true,
   });
   const heartbeat = new Heartbeat(ctx.config.heartbeatInterval);
-  ctx.upgrades.add(path, (req, socket, head) => {
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      heartbeat.add(ws);
-      ws.once('close', () => heartbeat.remove(ws));
-      onConnection(ws);
-    });
-  });
+  // Shared by every connection of this server: no per-connection closure (see idle memory in
+  // docs/performance.md). The upgrade request is not kept: nothing here holds on to `req`.
+  const closed = function (this: WebSocket) {
+    heartbeat.remove(this);
+    onClose?.(this);
+  };
+  const accepted = (ws: WebSocket) => {
+    heartbeat.add(ws);
+    ws.on('close', closed);
+    onConnection(ws);
+  };
+  ctx.upgrades.add(path, (req, socket, head) => wss.handleUpgrade(req, socket, head, accepted));
   ctx.onShutdown(() => closeAll(wss, heartbeat, ctx.config.shutdownTimeout));
   return { wss, heartbeat };
 }

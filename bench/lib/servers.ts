@@ -1,0 +1,142 @@
+// Starts the servers under test as child processes pinned to their own core: a real Herald from its
+// command line, and the bare `ws` baseline. Both get the memory probe preloaded (see probe.ts).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pinPrefix, rssKiB } from './proc.js';
+
+export type ServerKind = 'herald' | 'baseline';
+
+export interface RunningServer {
+  kind: ServerKind;
+  pid: number;
+  port: number;
+  /** http://127.0.0.1:PORT */
+  base: string;
+  /** Forces a full GC in the server and returns its RSS and V8 heap use afterwards, in KiB. */
+  memory(): Promise<{ rssKiB: number; heapKiB: number; gc: boolean }>;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  core: number;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeFlags?: string[];
+  /** Run Herald from this checkout instead of the current one (to compare two commits). */
+  heraldRoot?: string;
+  /** Write a heap snapshot here at every memory probe. */
+  heapDir?: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServer(kind: ServerKind, opts: ServerOptions): Promise<RunningServer> {
+  const port = await freePort();
+  const memFile = join(tmpdir(), `herald-bench-mem-${process.pid}-${port}.json`);
+  const node = [
+    process.execPath,
+    '--expose-gc',
+    '--import',
+    'tsx',
+    '--import',
+    fileURLToPath(new URL('../probe.ts', import.meta.url)),
+    ...(opts.nodeFlags ?? []),
+  ];
+  const script =
+    kind === 'herald'
+      ? [
+          'src/cli.ts',
+          'serve',
+          '--port',
+          String(port),
+          '--host',
+          '127.0.0.1',
+          '--log-level',
+          'warn',
+          '--mqtt-port',
+          '0',
+        ]
+      : ['bench/baseline/server.ts', '--port', String(port)];
+  const argv = [...pinPrefix(opts.core), ...node, ...script];
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: kind === 'herald' && opts.heraldRoot ? opts.heraldRoot : process.cwd(),
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      BENCH_MEMORY_FILE: memFile,
+      ...(opts.heapDir ? { BENCH_HEAP_DIR: opts.heapDir } : {}),
+    },
+  });
+  await waitForPort(port, child, 30_000);
+  const pid = child.pid!;
+  return {
+    kind,
+    pid,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    async memory() {
+      rmSync(memFile, { force: true });
+      child.kill('SIGUSR2');
+      const deadline = Date.now() + (opts.heapDir ? 60_000 : 10_000);
+      while (!existsSync(memFile) && Date.now() < deadline) await sleep(50);
+      await sleep(100); // let the kernel's RSS figure settle after the collection
+      let heapKiB = Number.NaN;
+      let gc = false;
+      try {
+        const m = JSON.parse(readFileSync(memFile, 'utf8'));
+        heapKiB = m.heapUsed / 1024;
+        gc = m.gc;
+      } catch {
+        // the probe did not answer: report RSS only
+      }
+      return { rssKiB: rssKiB(pid), heapKiB, gc };
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`server exited with code ${child.exitCode} before listening`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,333 @@
+// `npm run bench [-- --quick] [--scenario fanout,echo,idle] [--runs N] [--cpu-prof] [--servers herald]
+//   [--herald-root DIR] [--heap-snapshots]`
+// Runs every scenario against the bare `ws` baseline and a real Herald, each as a child process on
+// its own core, with the load processes on the other; prints one table of ratios to the baseline and
+// saves JSON plus SVG charts under bench/results/.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DoorAdapter } from './adapters/types.js';
+import { pin, pinPrefix } from './lib/proc.js';
+import { type ServerKind, startServer } from './lib/servers.js';
+import { latencyChart } from './lib/svg.js';
+import type { BenchContext } from './scenarios/context.js';
+import { type EchoResult, echo } from './scenarios/echo.js';
+import { type FanoutResult, fanout } from './scenarios/fanout.js';
+import { type IdleResult, idle } from './scenarios/idle.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const resultsDir = join(here, 'results');
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const value = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+
+const quick = flag('quick');
+const runs = Number(value('runs') ?? (quick ? 1 : 3));
+const filters = (value('scenario') ?? '').split(',').filter(Boolean);
+/** `fanout` selects every fan-out row, `fanout-chat` both chat sizes, `echo-100` exactly that one. */
+const selected = (id: string) =>
+  filters.length === 0 || filters.some((f) => id === f || id.startsWith(`${f}-`));
+/** `--servers herald` skips the baseline (for profiling runs; ratios are then n/a). */
+const servers = (value('servers') ?? 'baseline,herald').split(',');
+const hasTaskset = pinPrefix(0).length > 0 && cpus().length >= 2;
+const profileDir = join(resultsDir, 'profiles');
+
+const ctx: BenchContext = {
+  quick,
+  generatorCore: hasTaskset ? 0 : undefined,
+  serverCore: 1,
+  heraldFlags: flag('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  log: (line) => process.stdout.write(`${line}\n`),
+};
+
+const start = (kind: ServerKind) =>
+  startServer(kind, {
+    core: ctx.serverCore,
+    nodeFlags: kind === 'herald' ? ctx.heraldFlags : [],
+    heraldRoot: value('herald-root'),
+    heapDir: flag('heap-snapshots') ? join(resultsDir, 'heap') : undefined,
+  });
+
+interface Row {
+  scenario: string;
+  metric: string;
+  baseline: number;
+  herald: number;
+  /** herald / baseline, or baseline / herald where smaller is better, so >1 is always better. */
+  ratio: number;
+  target: string;
+  met: boolean | undefined;
+  cpu: string;
+}
+
+const rows: Row[] = [];
+const missing: string[] = [];
+const raw: Record<string, unknown> = {};
+const charts: string[] = [];
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Runs baseline then Herald `runs` times, interleaved so drift in machine load hits both alike. */
+async function pairs<T>(
+  fn: (kind: 'herald' | 'baseline') => Promise<T>,
+): Promise<{ baseline: T[]; herald: T[] }> {
+  const out = { baseline: [] as T[], herald: [] as T[] };
+  for (let i = 0; i < runs; i++) {
+    if (runs > 1) ctx.log(` run ${i + 1}/${runs}`);
+    if (servers.includes('baseline')) out.baseline.push(await fn('baseline'));
+    if (servers.includes('herald')) out.herald.push(await fn('herald'));
+  }
+  return out;
+}
+
+const cpuText = (s?: { serverCpu: number; generatorCpu: number }) =>
+  s ? `${s.serverCpu.toFixed(2)}/${s.generatorCpu.toFixed(2)}` : '-';
+
+async function loadAdapters(): Promise<DoorAdapter[]> {
+  const files = readdirSync(join(here, 'adapters')).filter((f) => f.endsWith('.ts') && f !== 'types.ts');
+  const list: DoorAdapter[] = [];
+  for (const f of files.sort())
+    list.push(((await import(`./adapters/${f}`)) as { default: DoorAdapter }).default);
+  // chat first: it is the door every other row is read against
+  return list.sort((a, b) => (a.name === 'chat' ? -1 : b.name === 'chat' ? 1 : a.name.localeCompare(b.name)));
+}
+
+async function fanoutRows(door: DoorAdapter, subscribers: number): Promise<void> {
+  const id = `fanout-${door.name}-${subscribers}`;
+  ctx.log(`${id}`);
+  // The baseline speaks /chat; every door is read against the same bare ws loop.
+  const r = await pairs((kind) =>
+    fanout(ctx, start, kind, kind === 'baseline' ? 'chat' : door.name, subscribers),
+  );
+  raw[id] = r;
+  const max = (xs: FanoutResult[]) => median(xs.map((x) => x.maxDeliveries));
+  const at = (xs: FanoutResult[], q: 'p50' | 'p99') => median(xs.map((x) => x.at25k?.[q] ?? Number.NaN));
+  const pick = (xs: FanoutResult[]) => {
+    const m = max(xs);
+    const best = xs.find((x) => x.maxDeliveries === m) ?? xs[0];
+    return best?.steps.find((s) => s.offered === best.maxDeliveries);
+  };
+  const b = max(r.baseline);
+  const h = max(r.herald);
+  const target = subscribers >= 10_000 ? 1.3 : subscribers >= 1000 ? 1.6 : undefined;
+  rows.push({
+    scenario: `fan-out ${door.name}, ${subscribers} subs`,
+    metric: 'max deliveries/s',
+    baseline: b,
+    herald: h,
+    ratio: h / b,
+    target: target ? `>= ${target}x` : '',
+    met: target ? h / b >= target : undefined,
+    cpu: `${cpuText(pick(r.baseline))} | ${cpuText(pick(r.herald))}`,
+  });
+  for (const q of ['p50', 'p99'] as const) {
+    const bq = at(r.baseline, q);
+    const hq = at(r.herald, q);
+    const t = q === 'p99' && subscribers === 1000;
+    rows.push({
+      scenario: `fan-out ${door.name}, ${subscribers} subs`,
+      metric: `${q} ms at 25k/s`,
+      baseline: bq,
+      herald: hq,
+      ratio: bq / hq,
+      target: t ? '<= 17 ms' : '',
+      met: t ? hq <= 17 : undefined,
+      cpu: `${cpuText(r.baseline[0]?.at25k)} | ${cpuText(r.herald[0]?.at25k)}`,
+    });
+  }
+  // Chart: the median run of each server (by max rate), p50 and p99 against the offered rate.
+  const series = (xs: FanoutResult[], who: string, color: string) => {
+    const m = max(xs);
+    const run = xs.find((x) => x.maxDeliveries === m) ?? xs[0];
+    if (!run) return [];
+    return (['p99', 'p50'] as const).map((q) => ({
+      label: `${who} ${q}`,
+      color,
+      dashed: q === 'p50',
+      points: run.steps.map((s) => ({ x: s.offered, y: s[q] })),
+    }));
+  };
+  const svg = latencyChart(`Fan-out, ${subscribers} subscribers: latency against offered rate`, [
+    ...series(r.baseline, 'bare ws', '#888'),
+    ...series(r.herald, `Herald /${door.name}`, '#c0392b'),
+  ]);
+  const file = join(resultsDir, `${id}.svg`);
+  writeFileSync(file, svg);
+  charts.push(file);
+}
+
+async function echoRows(connections: number): Promise<void> {
+  const id = `echo-${connections}`;
+  ctx.log(id);
+  const r = await pairs((kind) => echo(ctx, start, kind, connections));
+  raw[id] = r;
+  const m = (xs: EchoResult[], f: (x: EchoResult) => number) => median(xs.map(f));
+  const b = m(r.baseline, (x) => x.roundTripsPerSec);
+  const h = m(r.herald, (x) => x.roundTripsPerSec);
+  rows.push({
+    scenario: `echo, ${connections} conns`,
+    metric: 'round trips/s',
+    baseline: b,
+    herald: h,
+    ratio: h / b,
+    target: connections === 100 ? '>= 0.95x' : '',
+    met: connections === 100 ? h / b >= 0.95 : undefined,
+    cpu: `${cpuText(r.baseline[0]?.step)} | ${cpuText(r.herald[0]?.step)}`,
+  });
+  const bp = m(r.baseline, (x) => x.step.p99);
+  const hp = m(r.herald, (x) => x.step.p99);
+  rows.push({
+    scenario: `echo, ${connections} conns`,
+    metric: 'p99 ms',
+    baseline: bp,
+    herald: hp,
+    ratio: bp / hp,
+    target: '',
+    met: undefined,
+    cpu: '',
+  });
+}
+
+async function idleRows(door: DoorAdapter, connections: number): Promise<void> {
+  const id = `idle-${door.name}-${connections}`;
+  ctx.log(id);
+  const r = await pairs((kind) =>
+    idle(ctx, start, kind, kind === 'baseline' ? 'chat' : door.name, connections),
+  );
+  raw[id] = r;
+  const m = (xs: IdleResult[], f: (x: IdleResult) => number) => median(xs.map(f));
+  const bm = m(r.baseline, (x) => x.rssKiBPerConn);
+  const hm = m(r.herald, (x) => x.rssKiBPerConn);
+  rows.push({
+    scenario: `idle ${door.name}, ${connections} conns`,
+    metric: 'KiB RSS per conn (after GC)',
+    baseline: bm,
+    herald: hm,
+    ratio: bm / hm,
+    target: '<= 4 KiB',
+    met: hm <= 4,
+    cpu: '',
+  });
+  const bh = m(r.baseline, (x) => x.heapKiBPerConn);
+  const hh = m(r.herald, (x) => x.heapKiBPerConn);
+  rows.push({
+    scenario: `idle ${door.name}, ${connections} conns`,
+    metric: 'KiB V8 heap per conn',
+    baseline: bh,
+    herald: hh,
+    ratio: bh / hh,
+    target: '',
+    met: undefined,
+    cpu: '',
+  });
+  const bc = m(r.baseline, (x) => x.connectsPerSec);
+  const hc = m(r.herald, (x) => x.connectsPerSec);
+  rows.push({
+    scenario: `idle ${door.name}, ${connections} conns`,
+    metric: 'connections opened/s',
+    baseline: bc,
+    herald: hc,
+    ratio: hc / bc,
+    target: '',
+    met: undefined,
+    cpu: `${cpuText(r.baseline[0])} | ${cpuText(r.herald[0])}`,
+  });
+}
+
+const num = (n: number) =>
+  Number.isNaN(n) ? 'n/a' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+
+function table(): string {
+  const lines = [
+    '| scenario | metric | bare ws | Herald | ratio | target | met | CPU srv/gen: ws \\| Herald |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const met = r.met === undefined ? '' : r.met ? 'yes' : 'no';
+    lines.push(
+      `| ${r.scenario} | ${r.metric} | ${num(r.baseline)} | ${num(r.herald)} | ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a'} | ${r.target} | ${met} | ${r.cpu} |`,
+    );
+  }
+  for (const m of missing) {
+    lines.push(
+      m.includes(': failed') ? `| ${m} | | | | | | | |` : `| ${m} | | | not in this build | | | | |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** One failing row (a timeout, a refused connection) is reported and the run goes on. */
+async function guarded(id: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    ctx.log(`  ${id} failed: ${(err as Error).message}`);
+    missing.push(`${id}: failed (${(err as Error).message.replace(/\|/g, '/')})`);
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(resultsDir, { recursive: true });
+  if (ctx.heraldFlags.length) mkdirSync(profileDir, { recursive: true });
+  if (flag('heap-snapshots')) mkdirSync(join(resultsDir, 'heap'), { recursive: true });
+  if (hasTaskset) pin(process.pid, 0);
+  const began = new Date();
+  ctx.log(
+    `herald bench: ${quick ? 'quick' : 'full'} mode, ${runs} run(s) per row, ` +
+      (hasTaskset ? `server on core ${ctx.serverCore}, load on core 0` : 'no taskset: processes not pinned'),
+  );
+  const adapters = await loadAdapters();
+  const subs = quick ? [200, 1000] : [1000, 10_000];
+  for (const door of adapters) {
+    for (const n of subs) {
+      const id = `fanout-${door.name}-${n}`;
+      if (!selected(id)) continue;
+      if (!door.available) missing.push(`fan-out ${door.name}, ${n} subs`);
+      else if (door.maxSubscribers !== undefined && n > door.maxSubscribers) continue;
+      else await guarded(id, () => fanoutRows(door, n));
+    }
+  }
+  for (const n of [100, 1000]) if (selected(`echo-${n}`)) await guarded(`echo-${n}`, () => echoRows(n));
+  const idleN = quick ? 2000 : 19_500;
+  for (const door of adapters) {
+    if (!selected(`idle-${door.name}`)) continue;
+    if (!door.available) missing.push(`idle ${door.name}, ${idleN} conns`);
+    else await guarded(`idle-${door.name}`, () => idleRows(door, idleN));
+  }
+  const out = table();
+  ctx.log(`\n${out}\n`);
+  ctx.log(
+    'ratio > 1 is better for Herald; CPU is the share of one core (server/load processes) at that step.',
+  );
+  const stamp = began.toISOString().replace(/[:.]/g, '-');
+  const summary = {
+    began: began.toISOString(),
+    quick,
+    runs,
+    cpus: cpus().length,
+    model: cpus()[0]?.model,
+    rows,
+    raw,
+  };
+  writeFileSync(join(resultsDir, `bench-${stamp}.json`), JSON.stringify(summary, null, 1));
+  writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(summary, null, 1));
+  writeFileSync(join(resultsDir, 'latest.md'), `${out}\n`);
+  for (const c of charts) ctx.log(`chart: ${c}`);
+  ctx.log(`results: ${join(resultsDir, `bench-${stamp}.json`)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+    process.exit(1);
+  },
+);

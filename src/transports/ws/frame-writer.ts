@@ -1,0 +1,76 @@
+// Writes ready-made WebSocket frames (src/protocol/ws-frame.ts) straight to a ws connection's TCP
+// socket, so fan-out sends one pre-built buffer per socket instead of ws.send()'s per-socket frame
+// header, cork/uncork and two-buffer writev. Order with ws's own sends (welcome, ping, close) holds
+// because both write to the same socket synchronously; when ws is queueing internally (it does so
+// only while compressing or reading a Blob), we hand the payload to ws.send() so it queues in order.
+// Frames due to one socket within one tick are coalesced: the second one corks the socket and one
+// writev at the end of the tick carries the rest.
+import type { Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import { framePayload } from '../../protocol/ws-frame.js';
+import { closeSlow } from './plain-server.js';
+
+/** The parts of a ws 8 WebSocket this module relies on; checked at runtime, with ws.send as fallback. */
+interface WsInternals {
+  _socket?: Socket | null;
+  _sender?: { _state?: number };
+}
+
+/** A connection that fan-out writes frames to: the ws, its socket, and when it was last written. */
+export class FrameTarget {
+  readonly socket: Socket | undefined;
+  /** The tick number of the last direct write, to spot a second frame within the same tick. */
+  lastTick = -1;
+
+  constructor(readonly ws: WebSocket) {
+    const s = (ws as unknown as WsInternals)._socket;
+    this.socket = s && typeof s.write === 'function' ? s : undefined;
+  }
+}
+
+let tick = 0;
+let flushScheduled = false;
+const corked: Socket[] = [];
+
+function flush(): void {
+  flushScheduled = false;
+  tick++;
+  for (let i = 0; i < corked.length; i++) corked[i].uncork();
+  corked.length = 0;
+}
+
+/**
+ * Writes one frame unless the peer is too slow: past `maxBuffered` bytes queued it is cut off with
+ * 1008, as sendBounded does. Returns whether the frame was written.
+ */
+export function writeFrame(
+  target: FrameTarget,
+  frame: Buffer,
+  binary: boolean,
+  maxBuffered: number,
+): boolean {
+  const { ws, socket } = target;
+  if (ws.readyState !== WebSocket.OPEN) return false;
+  if (ws.bufferedAmount > maxBuffered) {
+    closeSlow(ws);
+    return false;
+  }
+  if (socket === undefined || (ws as unknown as WsInternals)._sender?._state !== 0) {
+    ws.send(framePayload(frame), { binary });
+    return true;
+  }
+  if (!flushScheduled) {
+    flushScheduled = true;
+    process.nextTick(flush);
+  }
+  if (target.lastTick === tick) {
+    if (!socket.writableCorked) {
+      socket.cork();
+      corked.push(socket);
+    }
+  } else {
+    target.lastTick = tick;
+  }
+  socket.write(frame);
+  return true;
+}
