@@ -1,10 +1,10 @@
 // The pure encoders behind SSE and polling, and the timer wheel that holds polls.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeCursor, encodeCursor, LiveCursor } from '../src/protocol/cursor.js';
-import { dataLines, eventFields, idLine, publicationFrame } from '../src/protocol/sse.js';
-import { TimerWheel } from '../src/transports/poll/timer-wheel.js';
-import { sleep } from './helpers/http.js';
+import { decodeCursor, encodeCursor, LiveCursor } from '../../src/protocol/cursor.js';
+import { dataLines, eventFields, idLine, publicationFrame } from '../../src/protocol/sse.js';
+import { TimerWheel } from '../../src/transports/poll/timer-wheel.js';
+import { sleep } from '../helpers/http.js';
 
 describe('cursor', () => {
   test('round-trips every channel position, and is URL- and header-safe', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MemoryEngine } from '../src/engine/memory.js';
-import { type FrameFormat, Hub, type Subscriber } from '../src/hub/hub.js';
+import { MemoryEngine } from '../../src/engine/memory.js';
+import { type FrameFormat, Hub, type Subscriber } from '../../src/hub/hub.js';
 
 const format: FrameFormat<null> = { name: 'none', encode: () => null };
 const receiver = (): Subscriber<null> => ({ format, deliver() {} });

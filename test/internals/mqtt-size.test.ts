@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { resolveConfig } from '../src/config.js';
-import { PacketSizeWatch, packetLimit } from '../src/protocol/mqtt-size.js';
-import { connectPacket, publishHeader, publishPacket } from './helpers/mqtt.js';
+import { resolveConfig } from '../../src/config.js';
+import { PacketSizeWatch, packetLimit } from '../../src/protocol/mqtt-size.js';
+import { connectPacket, publishHeader, publishPacket } from '../helpers/mqtt.js';
 
 describe('PacketSizeWatch', () => {
   test('lets a stream of packets within the limit through, however it is chunked', () => {

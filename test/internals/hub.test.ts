@@ -3,10 +3,10 @@
 // same hub code runs on every engine.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { EngineSink, StreamLimits } from '../src/engine/engine.js';
-import { MemoryEngine } from '../src/engine/memory.js';
-import { type FrameFormat, Hub, type Subscriber } from '../src/hub/hub.js';
-import type { HistoryQuery, HistoryResult, Publication } from '../src/hub/types.js';
+import type { EngineSink, StreamLimits } from '../../src/engine/engine.js';
+import { MemoryEngine } from '../../src/engine/memory.js';
+import { type FrameFormat, Hub, type Subscriber } from '../../src/hub/hub.js';
+import type { HistoryQuery, HistoryResult, Publication } from '../../src/hub/types.js';
 
 const format: FrameFormat<number> = { name: 'offset', encode: (p) => p.offset };
 
