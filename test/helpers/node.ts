@@ -2,6 +2,7 @@
 // runs: tests can SIGKILL it, watch its logs and talk to it over real sockets.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { track } from './children.js';
 import { freePort } from './redis.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,24 +44,26 @@ export class HeraldNode {
     opts: { waitListening?: boolean; timeoutMs?: number } = {},
   ): Promise<HeraldNode> {
     const port = await freePort();
-    const proc = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli.ts',
-        'serve',
-        '--port',
-        String(port),
-        '--host',
-        '127.0.0.1',
-        '--mqtt-port',
-        '0',
-        '--log-pretty',
-        'false',
-        ...args,
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+    const proc = track(
+      spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli.ts',
+          'serve',
+          '--port',
+          String(port),
+          '--host',
+          '127.0.0.1',
+          '--mqtt-port',
+          '0',
+          '--log-pretty',
+          'false',
+          ...args,
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+      ),
     );
     const node = new HeraldNode(proc, port);
     if (opts.waitListening !== false) await node.waitForLog(/Herald is listening/, opts.timeoutMs ?? 20_000);

@@ -1,6 +1,7 @@
 // Runs `herald serve` as a child process, the way a user does, and finds the port it listens on.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { track } from './children.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -14,10 +15,12 @@ export interface HeraldProcess {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    env: { ...process.env, HERALD_LOG_PRETTY: 'false', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return track(
+    spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { ...process.env, HERALD_LOG_PRETTY: 'false', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
 }
 
 /** Starts `herald serve` on a free port and resolves once it logs that it listens. */

@@ -1,9 +1,11 @@
 // A private redis-server for a test file: a free loopback port, no persistence, started and stopped
 // by the test (and restartable, to test what happens when Redis goes away). Suites that need it call
 // `redisAvailable()` and skip loudly when redis-server is not installed.
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { RedisEngine } from '../../src/engine/redis.js';
+import { track } from './children.js';
 
 let available: boolean | undefined;
 
@@ -50,21 +52,23 @@ export class TestRedis {
 
   /** Starts the server again on the same port (after stop()); its data is gone (no persistence). */
   async spawn(): Promise<void> {
-    const proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--loglevel',
-        'warning',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const proc = track(
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          String(this.port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--loglevel',
+          'warning',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
     );
     this.proc = proc;
     let out = '';
