@@ -149,7 +149,8 @@ async function fanoutRows(row: FanoutRow): Promise<void> {
   }
   if (door.name === 'mqtt' && !row.spread && existsSync(MOSQUITTO) && servers.includes('baseline')) {
     r.mosquitto = [];
-    for (let i = 0; i < runs; i++) r.mosquitto.push(await fanout(ctx, start, 'mosquitto', 'mqtt', subscribers));
+    for (let i = 0; i < runs; i++)
+      r.mosquitto.push(await fanout(ctx, start, 'mosquitto', 'mqtt', subscribers));
   }
   raw[id] = r;
   const max = (xs: FanoutResult[]) => median(xs.map((x) => x.maxDeliveries));

@@ -3,7 +3,13 @@
 // MQTT baseline). The stream is built here so each client binds its load process's source address.
 import { createConnection } from 'node:net';
 import { MqttClient } from 'mqtt';
-import type { Connection, ConnectOptions, DoorAdapter, PublisherConnection, SubscribeOptions } from './types.js';
+import type {
+  Connection,
+  ConnectOptions,
+  DoorAdapter,
+  PublisherConnection,
+  SubscribeOptions,
+} from './types.js';
 
 function open(opts: ConnectOptions): Promise<MqttClient> {
   const url = new URL(opts.base);

@@ -4,7 +4,13 @@
 // One request per delivery batch per subscriber: 1,000 subscribers is the row this door runs.
 import { Agent, get } from 'node:http';
 import { apiPublisher } from '../lib/api-publisher.js';
-import type { Connection, ConnectOptions, DoorAdapter, PublisherConnection, SubscribeOptions } from './types.js';
+import type {
+  Connection,
+  ConnectOptions,
+  DoorAdapter,
+  PublisherConnection,
+  SubscribeOptions,
+} from './types.js';
 
 const DATA = '"data":"';
 const CURSOR = '"cursor":"';

@@ -3,7 +3,13 @@
 // POST /api/publish.
 import { request } from 'node:http';
 import { apiPublisher } from '../lib/api-publisher.js';
-import type { Connection, ConnectOptions, DoorAdapter, PublisherConnection, SubscribeOptions } from './types.js';
+import type {
+  Connection,
+  ConnectOptions,
+  DoorAdapter,
+  PublisherConnection,
+  SubscribeOptions,
+} from './types.js';
 
 const DATA = '"data":"';
 

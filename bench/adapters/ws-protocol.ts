@@ -79,16 +79,30 @@ const wsProtocol: DoorAdapter = {
     return { close: () => ws.terminate() };
   },
   async publisher(opts: ConnectOptions): Promise<PublisherConnection> {
-    const ws = await open(opts, undefined);
-    ws.on('error', () => {});
-    ws.on('message', (data: Buffer) => {
-      if (data.length === 2 && data.toString('latin1') === '{}') ws.send('{}');
-    });
+    // An overloaded server may cut the publisher off (its replies pile up): it reconnects, and what
+    // it publishes meanwhile is dropped, so that step shows as under-delivered rather than stalling
+    // every later step.
+    let ws: WebSocket | undefined;
+    let closed = false;
+    const connect = async () => {
+      const next = await open(opts, undefined);
+      next.on('error', () => {});
+      next.on('message', (data: Buffer) => {
+        if (data.length === 2 && data.toString('latin1') === '{}') next.send('{}');
+      });
+      next.once('close', () => {
+        ws = undefined;
+        if (!closed) setTimeout(() => connect().catch(() => {}), 200);
+      });
+      if (closed) next.terminate();
+      else ws = next;
+    };
+    await connect();
     let id = 10;
     let pending: string[] = [];
     const flush = () => {
       if (pending.length === 0) return;
-      ws.send(pending.join('\n'));
+      ws?.send(pending.join('\n'));
       pending = [];
     };
     return {
@@ -96,7 +110,10 @@ const wsProtocol: DoorAdapter = {
         if (pending.length === 0) setImmediate(flush);
         pending.push(`{"id":${id++},"publish":{"channel":"${channel}","data":"${payload}"}}`);
       },
-      close: () => ws.terminate(),
+      close() {
+        closed = true;
+        ws?.terminate();
+      },
     };
   },
 };

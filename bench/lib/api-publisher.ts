@@ -16,7 +16,11 @@ export function apiPublisher(opts: ConnectOptions): Promise<PublisherConnection>
     inFlight++;
     const req = request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
       (res) => {
         res.resume();
         res.once('end', done);

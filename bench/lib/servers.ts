@@ -16,7 +16,9 @@ import { pinPrefix, rssKiB } from './proc.js';
 export type ServerKind = 'herald' | 'baseline' | 'mosquitto' | 'cluster';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
-export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) =>
+  existsSync(p),
+);
 
 export interface RunningServer {
   kind: ServerKind;
@@ -62,7 +64,11 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   return startNode(kind, opts, []);
 }
 
-async function startNode(kind: 'herald' | 'baseline', opts: ServerOptions, extra: string[]): Promise<RunningServer> {
+async function startNode(
+  kind: 'herald' | 'baseline',
+  opts: ServerOptions,
+  extra: string[],
+): Promise<RunningServer> {
   const port = await freePort();
   const mqttPort = kind === 'herald' ? await freePort() : 0;
   const memFile = join(tmpdir(), `herald-bench-mem-${process.pid}-${port}.json`);
@@ -85,7 +91,8 @@ async function startNode(kind: 'herald' | 'baseline', opts: ServerOptions, extra
           '--host',
           '127.0.0.1',
           '--log-level',
-          'warn',
+          // Cluster nodes warn once per client at shutdown (presence leave after Redis is gone).
+          extra.length > 0 ? 'error' : 'warn',
           '--mqtt-port',
           String(mqttPort),
           '--mqtt-host',
@@ -137,7 +144,10 @@ async function startNode(kind: 'herald' | 'baseline', opts: ServerOptions, extra
 async function startMosquitto(opts: ServerOptions): Promise<RunningServer> {
   const port = await freePort();
   const conf = join(tmpdir(), `herald-bench-mosquitto-${process.pid}-${port}.conf`);
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n`);
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n`,
+  );
   const argv = [...pinPrefix(opts.core), MOSQUITTO, '-c', conf];
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, child, 10_000);

@@ -83,7 +83,7 @@ export async function fanout(
       const cpuS = serverCpu.share();
       const cpuG = genCpu.share();
       const { received, hist } = await drain(subs);
-      const expected = sent.sent * connected;
+      const expected = spread ? sent.sent : sent.sent * connected;
       const delivered = expected > 0 ? received / expected : 0;
       const report: StepReport = {
         offered: Math.round(deliveries),
