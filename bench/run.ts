@@ -244,12 +244,19 @@ async function echoRows(connections: number): Promise<void> {
   });
 }
 
+const idleBaseline = new Map<number, IdleResult[]>();
 async function idleRows(door: DoorAdapter, connections: number): Promise<void> {
   const id = `idle-${door.name}-${connections}`;
   ctx.log(id);
-  const r = await pairs((kind) =>
-    idle(ctx, start, kind, kind === 'baseline' ? 'chat' : door.name, connections),
-  );
+  // The bare ws baseline is the same for every door: measured once per run, like the fan-out one.
+  const base = idleBaseline.get(connections);
+  const r = base
+    ? { baseline: base, herald: [] as IdleResult[] }
+    : await pairs((kind) => idle(ctx, start, kind, kind === 'baseline' ? 'chat' : door.name, connections));
+  if (base && servers.includes('herald')) {
+    for (let i = 0; i < runs; i++) r.herald.push(await idle(ctx, start, 'herald', door.name, connections));
+  }
+  idleBaseline.set(connections, r.baseline);
   raw[id] = r;
   const m = (xs: IdleResult[], f: (x: IdleResult) => number) => median(xs.map(f));
   const bm = m(r.baseline, (x) => x.rssKiBPerConn);
