@@ -146,7 +146,7 @@ async function startMosquitto(opts: ServerOptions): Promise<RunningServer> {
   const conf = join(tmpdir(), `herald-bench-mosquitto-${process.pid}-${port}.conf`);
   writeFileSync(
     conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n`,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\nlog_dest none\npersistence false\nmax_queued_messages 100000\n`,
   );
   const argv = [...pinPrefix(opts.core), MOSQUITTO, '-c', conf];
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
