@@ -3,13 +3,13 @@
 // Runs every scenario against the bare `ws` baseline and a real Herald, each as a child process on
 // its own core, with the load processes on the other; prints one table of ratios to the baseline and
 // saves JSON plus SVG charts under bench/results/.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DoorAdapter } from './adapters/types.js';
 import { pin, pinPrefix } from './lib/proc.js';
-import { type ServerKind, startServer } from './lib/servers.js';
+import { MOSQUITTO, REDIS_SERVER, type ServerKind, startServer } from './lib/servers.js';
 import { latencyChart } from './lib/svg.js';
 import type { BenchContext } from './scenarios/context.js';
 import { type EchoResult, echo } from './scenarios/echo.js';
@@ -57,6 +57,8 @@ interface Row {
   metric: string;
   baseline: number;
   herald: number;
+  /** The MQTT baseline, on MQTT rows where mosquitto is installed. */
+  mosquitto?: number;
   /** herald / baseline, or baseline / herald where smaller is better, so >1 is always better. */
   ratio: number;
   target: string;
@@ -100,13 +102,56 @@ async function loadAdapters(): Promise<DoorAdapter[]> {
   return list.sort((a, b) => (a.name === 'chat' ? -1 : b.name === 'chat' ? 1 : a.name.localeCompare(b.name)));
 }
 
-async function fanoutRows(door: DoorAdapter, subscribers: number): Promise<void> {
-  const id = `fanout-${door.name}-${subscribers}`;
+interface FanoutRun {
+  baseline: FanoutResult[];
+  herald: FanoutResult[];
+  mosquitto?: FanoutResult[];
+}
+
+/**
+ * The bare ws broadcast at N subscribers, measured once per run and reused by every row of that
+ * size: it is the yardstick for every door (no other door has a bare-library twin, except MQTT,
+ * which also gets mosquitto where it is installed).
+ */
+const baselineRuns = new Map<number, FanoutResult[]>();
+async function baselineFanout(subscribers: number): Promise<FanoutResult[]> {
+  let r = baselineRuns.get(subscribers);
+  if (r) return r;
+  r = [];
+  if (servers.includes('baseline')) {
+    for (let i = 0; i < runs; i++) {
+      if (runs > 1) ctx.log(` baseline run ${i + 1}/${runs}`);
+      r.push(await fanout(ctx, start, 'baseline', 'chat', subscribers));
+    }
+  }
+  baselineRuns.set(subscribers, r);
+  return r;
+}
+
+interface FanoutRow {
+  id: string;
+  label: string;
+  door: DoorAdapter;
+  subscribers: number;
+  heraldKind?: 'herald' | 'cluster';
+  spread?: boolean;
+}
+
+async function fanoutRows(row: FanoutRow): Promise<void> {
+  const { id, door, subscribers } = row;
   ctx.log(`${id}`);
-  // The baseline speaks /chat; every door is read against the same bare ws loop.
-  const r = await pairs((kind) =>
-    fanout(ctx, start, kind, kind === 'baseline' ? 'chat' : door.name, subscribers),
-  );
+  const r: FanoutRun = { baseline: await baselineFanout(subscribers), herald: [] };
+  if (servers.includes('herald')) {
+    for (let i = 0; i < runs; i++) {
+      if (runs > 1) ctx.log(` run ${i + 1}/${runs}`);
+      r.herald.push(await fanout(ctx, start, row.heraldKind ?? 'herald', door.name, subscribers, row.spread));
+    }
+  }
+  if (door.name === 'mqtt' && !row.spread && existsSync(MOSQUITTO) && servers.includes('baseline')) {
+    r.mosquitto = [];
+    for (let i = 0; i < runs; i++)
+      r.mosquitto.push(await fanout(ctx, start, 'mosquitto', 'mqtt', subscribers));
+  }
   raw[id] = r;
   const max = (xs: FanoutResult[]) => median(xs.map((x) => x.maxDeliveries));
   const at = (xs: FanoutResult[], q: 'p50' | 'p99') => median(xs.map((x) => x.at25k?.[q] ?? Number.NaN));
@@ -117,12 +162,13 @@ async function fanoutRows(door: DoorAdapter, subscribers: number): Promise<void>
   };
   const b = max(r.baseline);
   const h = max(r.herald);
-  const target = subscribers >= 10_000 ? 1.3 : subscribers >= 1000 ? 1.6 : undefined;
+  const target = row.spread ? undefined : subscribers >= 10_000 ? 1.3 : subscribers >= 1000 ? 1.6 : undefined;
   rows.push({
-    scenario: `fan-out ${door.name}, ${subscribers} subs`,
+    scenario: row.label,
     metric: 'max deliveries/s',
     baseline: b,
     herald: h,
+    mosquitto: r.mosquitto ? max(r.mosquitto) : undefined,
     ratio: h / b,
     target: target ? `>= ${target}x` : '',
     met: target ? h / b >= target : undefined,
@@ -131,12 +177,13 @@ async function fanoutRows(door: DoorAdapter, subscribers: number): Promise<void>
   for (const q of ['p50', 'p99'] as const) {
     const bq = at(r.baseline, q);
     const hq = at(r.herald, q);
-    const t = q === 'p99' && subscribers === 1000;
+    const t = q === 'p99' && subscribers === 1000 && !row.spread;
     rows.push({
-      scenario: `fan-out ${door.name}, ${subscribers} subs`,
+      scenario: row.label,
       metric: `${q} ms at 25k/s`,
       baseline: bq,
       herald: hq,
+      mosquitto: r.mosquitto ? at(r.mosquitto, q) : undefined,
       ratio: bq / hq,
       target: t ? '<= 17 ms' : '',
       met: t ? hq <= 17 : undefined,
@@ -155,9 +202,10 @@ async function fanoutRows(door: DoorAdapter, subscribers: number): Promise<void>
       points: run.steps.map((s) => ({ x: s.offered, y: s[q] })),
     }));
   };
-  const svg = latencyChart(`Fan-out, ${subscribers} subscribers: latency against offered rate`, [
+  const svg = latencyChart(`${row.label}: latency against offered rate`, [
     ...series(r.baseline, 'bare ws', '#888'),
-    ...series(r.herald, `Herald /${door.name}`, '#c0392b'),
+    ...(r.mosquitto ? series(r.mosquitto, 'mosquitto', '#2471a3') : []),
+    ...series(r.herald, `Herald ${door.name}`, '#c0392b'),
   ]);
   const file = join(resultsDir, `${id}.svg`);
   writeFileSync(file, svg);
@@ -196,12 +244,19 @@ async function echoRows(connections: number): Promise<void> {
   });
 }
 
+const idleBaseline = new Map<number, IdleResult[]>();
 async function idleRows(door: DoorAdapter, connections: number): Promise<void> {
   const id = `idle-${door.name}-${connections}`;
   ctx.log(id);
-  const r = await pairs((kind) =>
-    idle(ctx, start, kind, kind === 'baseline' ? 'chat' : door.name, connections),
-  );
+  // The bare ws baseline is the same for every door: measured once per run, like the fan-out one.
+  const base = idleBaseline.get(connections);
+  const r = base
+    ? { baseline: base, herald: [] as IdleResult[] }
+    : await pairs((kind) => idle(ctx, start, kind, kind === 'baseline' ? 'chat' : door.name, connections));
+  if (base && servers.includes('herald')) {
+    for (let i = 0; i < runs; i++) r.herald.push(await idle(ctx, start, 'herald', door.name, connections));
+  }
+  idleBaseline.set(connections, r.baseline);
   raw[id] = r;
   const m = (xs: IdleResult[], f: (x: IdleResult) => number) => median(xs.map(f));
   const bm = m(r.baseline, (x) => x.rssKiBPerConn);
@@ -247,18 +302,20 @@ const num = (n: number) =>
 
 function table(): string {
   const lines = [
-    '| scenario | metric | bare ws | Herald | ratio | target | met | CPU srv/gen: ws \\| Herald |',
-    '|---|---|---|---|---|---|---|---|',
+    '| scenario | metric | bare ws | mosquitto | Herald | ratio | target | met | CPU srv/gen: ws \\| Herald |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const met = r.met === undefined ? '' : r.met ? 'yes' : 'no';
     lines.push(
-      `| ${r.scenario} | ${r.metric} | ${num(r.baseline)} | ${num(r.herald)} | ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a'} | ${r.target} | ${met} | ${r.cpu} |`,
+      `| ${r.scenario} | ${r.metric} | ${num(r.baseline)} | ${r.mosquitto === undefined ? '' : num(r.mosquitto)} | ${num(r.herald)} | ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a'} | ${r.target} | ${met} | ${r.cpu} |`,
     );
   }
   for (const m of missing) {
     lines.push(
-      m.includes(': failed') ? `| ${m} | | | | | | | |` : `| ${m} | | | not in this build | | | | |`,
+      m.includes(': failed') || m.includes(': skipped')
+        ? `| ${m} | | | | | | | | |`
+        : `| ${m} | | | | not in this build | | | | |`,
     );
   }
   return lines.join('\n');
@@ -292,13 +349,48 @@ async function main(): Promise<void> {
       if (!selected(id)) continue;
       if (!door.available) missing.push(`fan-out ${door.name}, ${n} subs`);
       else if (door.maxSubscribers !== undefined && n > door.maxSubscribers) continue;
-      else await guarded(id, () => fanoutRows(door, n));
+      else
+        await guarded(id, () =>
+          fanoutRows({ id, label: `fan-out ${door.name}, ${n} subs`, door, subscribers: n }),
+        );
     }
+  }
+  const wsProtocol = adapters.find((a) => a.name === 'ws-protocol');
+  const manyN = quick ? 2000 : 10_000;
+  if (wsProtocol?.available && selected('many-channels')) {
+    const id = `many-channels-${manyN}`;
+    await guarded(id, () =>
+      fanoutRows({
+        id,
+        label: `many channels, ${manyN} x 1 sub (ws-protocol)`,
+        door: wsProtocol,
+        subscribers: manyN,
+        spread: true,
+      }),
+    );
+  }
+  const clusterN = quick ? 200 : 1000;
+  if (wsProtocol?.available && selected('cluster')) {
+    const id = `cluster-ws-protocol-${clusterN}`;
+    if (!REDIS_SERVER) {
+      ctx.log(`${id}: skipped, redis-server is not installed`);
+      missing.push(`cluster, ${clusterN} subs: skipped (redis-server is not installed)`);
+    } else
+      await guarded(id, () =>
+        fanoutRows({
+          id,
+          label: `cluster (2 nodes + Redis), ${clusterN} subs (ws-protocol)`,
+          door: wsProtocol,
+          subscribers: clusterN,
+          heraldKind: 'cluster',
+        }),
+      );
   }
   for (const n of [100, 1000]) if (selected(`echo-${n}`)) await guarded(`echo-${n}`, () => echoRows(n));
   const idleN = quick ? 2000 : 19_500;
   for (const door of adapters) {
-    if (!selected(`idle-${door.name}`)) continue;
+    // Long polling holds no connection between polls: it has no idle-connection row.
+    if (!selected(`idle-${door.name}`) || door.maxSubscribers !== undefined) continue;
     if (!door.available) missing.push(`idle ${door.name}, ${idleN} conns`);
     else await guarded(`idle-${door.name}`, () => idleRows(door, idleN));
   }

@@ -12,10 +12,28 @@ import {
 import { Histogram } from './lib/hist.js';
 
 export type Command =
-  | { op: 'subscribe'; adapter: string; base: string; channel: string; count: number; concurrency: number }
+  | {
+      op: 'subscribe';
+      adapter: string;
+      base: string;
+      channel: string;
+      count: number;
+      concurrency: number;
+      /** Many-channels mode: connection k of this process subscribes to `<channel>-<first + k>`. */
+      first?: number;
+      spread?: boolean;
+    }
   | { op: 'publisher'; adapter: string; base: string; channel: string }
   | { op: 'step'; step: number }
-  | { op: 'publish'; step: number; rate: number; durationMs: number; size: number }
+  | {
+      op: 'publish';
+      step: number;
+      rate: number;
+      durationMs: number;
+      size: number;
+      /** Many-channels mode: publications go round-robin to `<channel>-0` ... `<channel>-<n-1>`. */
+      channels?: number;
+    }
   | { op: 'collect' }
   | { op: 'echo-open'; base: string; count: number; concurrency: number }
   | { op: 'echo-run'; durationMs: number; size: number }
@@ -28,6 +46,7 @@ const nextAddress = () => `127.0.0.${2 + (addressSeq++ % 8)}`;
 
 const connections: Connection[] = [];
 let publisher: PublisherConnection | undefined;
+let publishChannel = '';
 const echoSockets: WebSocket[] = [];
 let step = -1;
 let hist = new Histogram();
@@ -83,10 +102,11 @@ async function handle(cmd: Command): Promise<unknown> {
   switch (cmd.op) {
     case 'subscribe': {
       const a = await adapter(cmd.adapter);
+      let k = cmd.first ?? 0;
       return openMany(cmd.count, cmd.concurrency, async () => {
         const c = await a.subscribe({
           base: cmd.base,
-          channel: cmd.channel,
+          channel: cmd.spread ? `${cmd.channel}-${k++}` : cmd.channel,
           localAddress: nextAddress(),
           onPayload,
           onClose: () => {
@@ -99,6 +119,7 @@ async function handle(cmd: Command): Promise<unknown> {
     case 'publisher': {
       const a = await adapter(cmd.adapter);
       publisher = await a.publisher({ base: cmd.base, channel: cmd.channel, localAddress: nextAddress() });
+      publishChannel = cmd.channel;
       return { ok: true };
     }
     case 'step':
@@ -107,7 +128,7 @@ async function handle(cmd: Command): Promise<unknown> {
       received = 0;
       return { ok: true };
     case 'publish':
-      return publishAt(cmd.step, cmd.rate, cmd.durationMs, cmd.size);
+      return publishAt(cmd.step, cmd.rate, cmd.durationMs, cmd.size, cmd.channels ?? 0);
     case 'collect':
       return { received, stale, counts: hist.counts, closedUnexpectedly, open: connections.length };
     case 'echo-open':
@@ -130,9 +151,16 @@ async function handle(cmd: Command): Promise<unknown> {
 }
 
 /** Publishes `rate` messages per second for `durationMs`, paced on a 2 ms timer. */
-function publishAt(stepNo: number, rate: number, durationMs: number, size: number): Promise<unknown> {
+function publishAt(
+  stepNo: number,
+  rate: number,
+  durationMs: number,
+  size: number,
+  channels: number,
+): Promise<unknown> {
   const p = publisher;
   if (!p) return Promise.reject(new Error('no publisher connection'));
+  const names = Array.from({ length: channels }, (_, i) => `${publishChannel}-${i}`);
   return new Promise((resolve) => {
     const t0 = performance.now();
     let sent = 0;
@@ -140,7 +168,8 @@ function publishAt(stepNo: number, rate: number, durationMs: number, size: numbe
       const elapsed = Math.min(performance.now() - t0, durationMs);
       const due = Math.floor((rate * elapsed) / 1000);
       while (sent < due) {
-        p.publish(makePayload(stepNo, wallNow(), size));
+        if (channels > 0) p.publish(makePayload(stepNo, wallNow(), size), names[sent % channels]);
+        else p.publish(makePayload(stepNo, wallNow(), size));
         sent++;
       }
       if (elapsed >= durationMs) resolve({ sent, elapsedMs: performance.now() - t0 });

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `herald` command. `herald serve [--option value ...]` runs the server; options come from
 // flags, HERALD_* environment variables and an optional --config file (in that order of precedence).
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { checkWorkers, isPrimary, runPrimary } from './cluster.js';
 import { ConfigError, describeOptions, optionNames, readConfigFile, resolveConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -10,6 +12,7 @@ const USAGE = `Usage: herald <command> [options]
 
 Commands:
   serve        run the server (default)
+  bench        run the benchmark, as \`npm run bench\` (its options follow, e.g. --quick)
   help         show this text
 
 Options (flag, environment variable, meaning):
@@ -52,7 +55,24 @@ export function parseFlags(argv: string[]): {
   return { command, flags, config };
 }
 
+/**
+ * `herald bench [args]`: the benchmark lives in the source tree (bench/), not in the server, so
+ * this runs `tsx bench/run.ts` from the checkout this file belongs to, passing the arguments on.
+ */
+function runBench(args: string[]): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'bench') {
+    runBench(process.argv.slice(3));
+    return;
+  }
   let parsed: ReturnType<typeof parseFlags>;
   let herald: Herald;
   try {

@@ -91,6 +91,25 @@ describe('SSE', () => {
     c.close();
   });
 
+  test('one-channel stream: a burst within one tick arrives whole and in order, multi-byte text intact', async () => {
+    const c = new SseClient(sseUrl(server.http, ['sse:burst']));
+    await c.next('ready');
+    const texts = Array.from({ length: 20 }, (_, i) => `n${i} ünïcødé ✓ ${'x'.repeat(i * 50)}`);
+    // Published without awaiting: the deliveries share ticks, so later events coalesce on the socket.
+    const pubs = await Promise.all(texts.map((t) => server.herald.hub.publish('sse:burst', { data: t })));
+    const got = await c.messages(texts.length);
+    assert.deepEqual(
+      got.map((m) => m.data),
+      texts,
+    );
+    assert.deepEqual(
+      got.map((m) => m.offset),
+      pubs.map((p) => p.offset),
+    );
+    assert.equal(c.lastId(), encodeCursor(new Map([['sse:burst', pubs.at(-1)!]])));
+    c.close();
+  });
+
   test('bad requests get a 4xx JSON error, not a stream', async () => {
     const cases: [string, number, number][] = [
       ['/sse', 400, 107],

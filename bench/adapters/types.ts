@@ -10,7 +10,7 @@ export interface Stamp {
 }
 
 export interface ConnectOptions {
-  /** http://127.0.0.1:PORT of the server under test. */
+  /** http://127.0.0.1:PORT of the server under test (mqtt://127.0.0.1:PORT for the MQTT door). */
   base: string;
   /** Source address to bind, one of 127.0.0.2 ... 127.0.0.9, so one address's ports are not the limit. */
   localAddress: string;
@@ -30,8 +30,8 @@ export interface Connection {
 }
 
 export interface PublisherConnection extends Connection {
-  /** Publishes one payload on the channel; must not wait for an answer. */
-  publish(payload: string): void;
+  /** Publishes one payload on the channel (or on `channel`); must not wait for an answer. */
+  publish(payload: string, channel?: string): void;
 }
 
 export interface DoorAdapter {

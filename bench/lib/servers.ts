@@ -1,14 +1,24 @@
 // Starts the servers under test as child processes pinned to their own core: a real Herald from its
 // command line, and the bare `ws` baseline. Both get the memory probe preloaded (see probe.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pinPrefix, rssKiB } from './proc.js';
 
-export type ServerKind = 'herald' | 'baseline';
+/**
+ * herald: one node; baseline: the bare ws loop; mosquitto: the MQTT baseline (where installed);
+ * cluster: two Herald nodes with the redis engine on a redis-server of their own (publisher on
+ * node A, subscribers on node B).
+ */
+export type ServerKind = 'herald' | 'baseline' | 'mosquitto' | 'cluster';
+
+export const MOSQUITTO = '/usr/sbin/mosquitto';
+export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) =>
+  existsSync(p),
+);
 
 export interface RunningServer {
   kind: ServerKind;
@@ -16,6 +26,12 @@ export interface RunningServer {
   port: number;
   /** http://127.0.0.1:PORT */
   base: string;
+  /** mqtt://127.0.0.1:PORT of the MQTT listener, where there is one. */
+  mqttBase?: string;
+  /** Where the publisher connects when it is not `base` (the cluster's other node). */
+  publishBase?: string;
+  /** Every process whose CPU counts as the server's (both nodes and Redis for the cluster). */
+  pids: number[];
   /** Forces a full GC in the server and returns its RSS and V8 heap use afterwards, in KiB. */
   memory(): Promise<{ rssKiB: number; heapKiB: number; gc: boolean }>;
   stop(): Promise<void>;
@@ -43,7 +59,18 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startServer(kind: ServerKind, opts: ServerOptions): Promise<RunningServer> {
+  if (kind === 'mosquitto') return startMosquitto(opts);
+  if (kind === 'cluster') return startCluster(opts);
+  return startNode(kind, opts, []);
+}
+
+async function startNode(
+  kind: 'herald' | 'baseline',
+  opts: ServerOptions,
+  extra: string[],
+): Promise<RunningServer> {
   const port = await freePort();
+  const mqttPort = kind === 'herald' ? await freePort() : 0;
   const memFile = join(tmpdir(), `herald-bench-mem-${process.pid}-${port}.json`);
   const node = [
     process.execPath,
@@ -64,9 +91,13 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
           '--host',
           '127.0.0.1',
           '--log-level',
-          'warn',
+          // Cluster nodes warn once per client at shutdown (presence leave after Redis is gone).
+          extra.length > 0 ? 'error' : 'warn',
           '--mqtt-port',
-          '0',
+          String(mqttPort),
+          '--mqtt-host',
+          '127.0.0.1',
+          ...extra,
         ]
       : ['bench/baseline/server.ts', '--port', String(port)];
   const argv = [...pinPrefix(opts.core), ...node, ...script];
@@ -86,6 +117,8 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     pid,
     port,
     base: `http://127.0.0.1:${port}`,
+    mqttBase: mqttPort ? `mqtt://127.0.0.1:${mqttPort}` : undefined,
+    pids: [pid],
     async memory() {
       rmSync(memFile, { force: true });
       child.kill('SIGUSR2');
@@ -104,6 +137,74 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
       return { rssKiB: rssKiB(pid), heapKiB, gc };
     },
     stop: () => stopChild(child),
+  };
+}
+
+/** mosquitto on a free loopback port with a generated config file, pinned like the other servers. */
+async function startMosquitto(opts: ServerOptions): Promise<RunningServer> {
+  const port = await freePort();
+  const conf = join(tmpdir(), `herald-bench-mosquitto-${process.pid}-${port}.conf`);
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\nlog_dest none\npersistence false\nmax_queued_messages 100000\n`,
+  );
+  const argv = [...pinPrefix(opts.core), MOSQUITTO, '-c', conf];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, child, 10_000);
+  const pid = child.pid!;
+  return {
+    kind: 'mosquitto',
+    pid,
+    port,
+    base: `mqtt://127.0.0.1:${port}`,
+    mqttBase: `mqtt://127.0.0.1:${port}`,
+    pids: [pid],
+    memory: async () => ({ rssKiB: rssKiB(pid), heapKiB: Number.NaN, gc: false }),
+    async stop() {
+      await stopChild(child);
+      rmSync(conf, { force: true });
+    },
+  };
+}
+
+/** Two Herald nodes (redis engine) on a redis-server of their own, all on the server core. */
+async function startCluster(opts: ServerOptions): Promise<RunningServer> {
+  if (!REDIS_SERVER) throw new Error('redis-server is not installed');
+  const redisPort = await freePort();
+  const argv = [
+    ...pinPrefix(opts.core),
+    REDIS_SERVER,
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ];
+  const redis = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(redisPort, redis, 10_000);
+  const extra = ['--engine', 'redis', '--redis-url', `redis://127.0.0.1:${redisPort}`];
+  const nodes: RunningServer[] = [];
+  try {
+    nodes.push(await startNode('herald', opts, extra));
+    nodes.push(await startNode('herald', opts, extra));
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await stopChild(redis);
+    throw err;
+  }
+  const [a, b] = nodes;
+  return {
+    ...b,
+    kind: 'cluster',
+    publishBase: a.base,
+    pids: [a.pid, b.pid, redis.pid!],
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await stopChild(redis);
+    },
   };
 }
 

@@ -6,7 +6,7 @@
 import { CONNECTIONS_PER_WORKER, Generator, type LoadProcess, shares } from '../lib/generator.js';
 import { Histogram } from '../lib/hist.js';
 import { CpuMeter } from '../lib/proc.js';
-import { sleep } from '../lib/servers.js';
+import { type ServerKind, sleep } from '../lib/servers.js';
 import type { BenchContext, StartServer, StepReport } from './context.js';
 
 export interface FanoutResult {
@@ -24,9 +24,11 @@ const SCENARIO_BUDGET_MS = 55_000;
 export async function fanout(
   ctx: BenchContext,
   start: StartServer,
-  kind: 'herald' | 'baseline',
+  kind: ServerKind,
   adapter: string,
   subscribers: number,
+  /** Many channels: one channel per subscriber, publications spread over them round-robin. */
+  spread = false,
 ): Promise<FanoutResult> {
   const t0 = Date.now();
   const stepMs = ctx.quick ? 1000 : 2500;
@@ -36,42 +38,52 @@ export async function fanout(
     const subs = await gen.spawn(Math.ceil(subscribers / CONNECTIONS_PER_WORKER));
     const [pub] = await gen.spawn(1);
     const counts = shares(subscribers, subs.length);
+    const base = adapter === 'mqtt' ? (server.mqttBase ?? server.base) : server.base;
     const opened = await Promise.all(
       subs.map((p, i) =>
-        p.call<{ opened: number; failed: number; firstError?: string }>({
-          op: 'subscribe',
-          adapter,
-          base: server.base,
-          channel: 'chat',
-          count: counts[i],
-          concurrency: 50,
-        }),
+        p.call<{ opened: number; failed: number; firstError?: string }>(
+          {
+            op: 'subscribe',
+            adapter,
+            base,
+            channel: 'chat',
+            count: counts[i],
+            concurrency: 50,
+            first: counts.slice(0, i).reduce((a, b) => a + b, 0),
+            spread,
+          },
+          120_000,
+        ),
       ),
     );
     const connected = opened.reduce((s, o) => s + o.opened, 0);
     const firstError = opened.find((o) => o.firstError)?.firstError;
-    await pub.call({ op: 'publisher', adapter, base: server.base, channel: 'chat' });
+    if (connected === 0) throw new Error(`no subscriber connected (${firstError})`);
+    const pubBase =
+      adapter === 'mqtt' ? base : server.publishBase !== undefined ? server.publishBase : server.base;
+    await pub.call({ op: 'publisher', adapter, base: pubBase, channel: 'chat' });
     await sleep(300);
     if (connected < subscribers) ctx.log(`  only ${connected}/${subscribers} subscribed (${firstError})`);
 
-    const serverCpu = new CpuMeter(() => [server.pid]);
+    const serverCpu = new CpuMeter(() => server.pids);
     const genCpu = new CpuMeter(() => gen.pids());
     let stepNo = 0;
     const run = async (deliveries: number): Promise<StepReport> => {
       const step = ++stepNo;
-      const rate = deliveries / connected;
+      // Spread: every publication has one subscriber, so publications/s = deliveries/s.
+      const rate = spread ? deliveries : deliveries / connected;
       await drain(subs, 3000); // an earlier overloaded step's backlog must not count against this one
       await Promise.all([...subs, pub].map((p) => p.call({ op: 'step', step })));
       serverCpu.start();
       genCpu.start();
       const sent = await pub.call<{ sent: number; elapsedMs: number }>(
-        { op: 'publish', step, rate, durationMs: stepMs, size: 100 },
+        { op: 'publish', step, rate, durationMs: stepMs, size: 100, channels: spread ? connected : 0 },
         stepMs + 10_000,
       );
       const cpuS = serverCpu.share();
       const cpuG = genCpu.share();
       const { received, hist } = await drain(subs);
-      const expected = sent.sent * connected;
+      const expected = spread ? sent.sent : sent.sent * connected;
       const delivered = expected > 0 ? received / expected : 0;
       const report: StepReport = {
         offered: Math.round(deliveries),

@@ -39,7 +39,14 @@ export async function idle(
     const opened = await Promise.all(
       procs.map((p, i) =>
         p.call<{ opened: number; firstError?: string }>(
-          { op: 'subscribe', adapter, base: server.base, channel: 'chat', count: counts[i], concurrency: 64 },
+          {
+            op: 'subscribe',
+            adapter,
+            base: adapter === 'mqtt' ? (server.mqttBase ?? server.base) : server.base,
+            channel: 'chat',
+            count: counts[i],
+            concurrency: 64,
+          },
           45_000, // with server start and the GCs, the scenario stays under 60 s
         ),
       ),

@@ -30,12 +30,21 @@ export interface SseFrame {
    * single-channel streams (the common case) add nothing of their own.
    */
   soloId: Buffer;
+  /**
+   * The whole event for a single-channel stream as one HTTP/1.1 chunk (size line, event, CRLF), so
+   * such a stream writes one shared buffer straight to its socket.
+   */
+  soloChunk: Buffer;
 }
 
 export function publicationFrame(pub: Publication): SseFrame {
+  const fields = eventFields('message', publicationText(pub));
+  const id = idLine(encodeCursor(new Map([[pub.channel, pub]])));
+  const length = Buffer.byteLength(fields) + id.length; // the id line is ASCII (base64url)
   return {
-    fields: Buffer.from(eventFields('message', publicationText(pub))),
-    soloId: Buffer.from(idLine(encodeCursor(new Map([[pub.channel, pub]])))),
+    fields: Buffer.from(fields),
+    soloId: Buffer.from(id),
+    soloChunk: Buffer.from(`${length.toString(16)}\r\n${fields}${id}\r\n`),
   };
 }
 

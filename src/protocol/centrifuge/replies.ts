@@ -4,6 +4,7 @@
 // a raw newline except as the separator between replies.
 import type { FrameFormat } from '../../hub/hub.js';
 import type { ClientInfo, Publication } from '../../hub/types.js';
+import { textFrame } from '../ws-frame.js';
 
 /** A server ping; the client answers with the same empty object when `pong` was announced. */
 export const PING = '{}';
@@ -65,9 +66,10 @@ export function encodeLeavePush(channel: string, info: ClientInfo): string {
 
 /**
  * The publication push as every subscriber of this format receives it: the hub encodes it once per
- * publication and the door sends the same string to each subscriber.
+ * publication, as a complete WebSocket text frame, and the door writes the same bytes to each socket
+ * (no per-subscriber UTF-8 conversion or frame header).
  */
-export const centrifugeJsonFormat: FrameFormat<string> = {
+export const centrifugeJsonFormat: FrameFormat<Buffer> = {
   name: 'centrifuge-json',
-  encode: encodePublicationPush,
+  encode: (pub) => textFrame(encodePublicationPush(pub)),
 };

@@ -24,6 +24,7 @@ import {
   wireClientInfo,
   wirePublication,
 } from '../../protocol/centrifuge/replies.js';
+import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
 
 export const SERVER_VERSION = 'herald 0.1.0';
 
@@ -42,7 +43,10 @@ interface ChannelSub {
   present: boolean;
 }
 
-export class ClientSession implements Subscriber<string> {
+/** Past the send bound a protocol client is told why (3008), which the SDK reconnects on. */
+const disconnectSlow = (session: ClientSession) => session.disconnect(Disconnects.SLOW);
+
+export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   readonly format = centrifugeJsonFormat;
   readonly id = randomUUID();
   info: ClientInfo = { client: this.id, user: '', transport: 'websocket' };
@@ -61,9 +65,10 @@ export class ClientSession implements Subscriber<string> {
   expiresAt = 0;
 
   constructor(
-    readonly ws: WebSocket,
+    ws: WebSocket,
     private readonly ctx: SessionContext,
   ) {
+    super(ws);
     ws.on('message', (data: Buffer, isBinary) => this.onFrame(data, isBinary));
     ws.on('error', (err) => ctx.log.warn({ client: this.id, err: err.message }, 'websocket error'));
     ws.once('close', () => this.cleanup());
@@ -105,8 +110,10 @@ export class ClientSession implements Subscriber<string> {
 
   // ---- Subscriber: what the hub hands over ------------------------------------------------------
 
-  deliver(_pub: Publication, frame: string): void {
-    this.send(frame);
+  /** The fan-out hot path: the hub's ready frame, written as is (coalesced per socket per tick). */
+  deliver(_pub: Publication, frame: Buffer): void {
+    if (this.closed) return;
+    writeFrame(this, frame, false, this.ctx.config.maxBufferedBytes, disconnectSlow);
   }
 
   onJoin(channel: string, info: ClientInfo): void {

@@ -1,6 +1,7 @@
 // One SSE stream: a receiver of several channels that writes each publication's shared event bytes
 // plus its `id:` (the cursor over all its channels), and ends itself when it cannot keep up.
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FrameFormat, Subscriber } from '../../hub/hub.js';
 import type { Publication } from '../../hub/types.js';
 import { type Cursor, LiveCursor } from '../../protocol/cursor.js';
@@ -19,6 +20,8 @@ export class SseStream implements Subscriber<SseFrame> {
   /** Set once the response is a stream; a resync asked for before that ends it right after. */
   open = false;
   resyncPending = false;
+  /** The tick of the last direct write, to spot a second event within the same tick. */
+  lastTick = -1;
 
   constructor(
     readonly res: ServerResponse,
@@ -38,6 +41,10 @@ export class SseStream implements Subscriber<SseFrame> {
 
   deliver(pub: Publication, frame: SseFrame): void {
     if (this.ended || !this.roomFor()) return;
+    if (this.solo && this.direct()) {
+      writeCoalesced(this, this.res.socket as Socket, frame.soloChunk);
+      return;
+    }
     this.res.cork();
     this.res.write(frame.fields);
     if (this.solo) this.res.write(frame.soloId);
@@ -62,6 +69,22 @@ export class SseStream implements Subscriber<SseFrame> {
     if (!this.ended && this.roomFor()) this.res.write(text);
   }
 
+  /**
+   * Whether the shared chunk may go straight to the socket: the response is chunked (HTTP/1.1) and
+   * holds no output of its own (its writable length is all the socket's), so the bytes land in
+   * order after what `res` wrote. A corked socket is fine: its buffer keeps the order too.
+   */
+  private direct(): boolean {
+    const res = this.res as ServerResponse & { chunkedEncoding?: boolean };
+    const socket = res.socket;
+    return (
+      res.chunkedEncoding === true &&
+      res.headersSent &&
+      socket !== null &&
+      res.writableLength === socket.writableLength
+    );
+  }
+
   /** False (and the stream cut) once the client has let too much pile up. */
   private roomFor(): boolean {
     if (this.res.writableLength <= this.maxBufferedBytes) return true;
@@ -81,4 +104,31 @@ export class SseStream implements Subscriber<SseFrame> {
 
 function uncork(res: ServerResponse): void {
   res.uncork();
+}
+
+// Coalescing per socket per tick, as for WebSocket frames: the first event due to a socket in a
+// tick is written at once, later ones cork it, and one writev at the end of the tick carries them.
+let tick = 0;
+let flushScheduled = false;
+const corked: Socket[] = [];
+
+function flush(): void {
+  flushScheduled = false;
+  tick++;
+  for (let i = 0; i < corked.length; i++) corked[i].uncork();
+  corked.length = 0;
+}
+
+function writeCoalesced(stream: { lastTick: number }, socket: Socket, bytes: Buffer): void {
+  if (!flushScheduled) {
+    flushScheduled = true;
+    process.nextTick(flush);
+  }
+  if (stream.lastTick === tick) {
+    if (!socket.writableCorked) {
+      socket.cork();
+      corked.push(socket);
+    }
+  } else stream.lastTick = tick;
+  socket.write(bytes);
 }

@@ -39,20 +39,24 @@ function flush(): void {
   corked.length = 0;
 }
 
+const closeSlowTarget = (target: FrameTarget) => closeSlow(target.ws);
+
 /**
- * Writes one frame unless the peer is too slow: past `maxBuffered` bytes queued it is cut off with
- * 1008, as sendBounded does. Returns whether the frame was written.
+ * Writes one frame unless the peer is too slow: past `maxBuffered` bytes queued, `onSlow` cuts it
+ * off (by default with 1008, as sendBounded does; a door with its own close codes passes its own,
+ * a shared function rather than a per-connection closure). Returns whether the frame was written.
  */
-export function writeFrame(
-  target: FrameTarget,
+export function writeFrame<T extends FrameTarget>(
+  target: T,
   frame: Buffer,
   binary: boolean,
   maxBuffered: number,
+  onSlow: (target: T) => void = closeSlowTarget,
 ): boolean {
   const { ws, socket } = target;
   if (ws.readyState !== WebSocket.OPEN) return false;
   if (ws.bufferedAmount > maxBuffered) {
-    closeSlow(ws);
+    onSlow(target);
     return false;
   }
   if (socket === undefined || (ws as unknown as WsInternals)._sender?._state !== 0) {
