@@ -6,6 +6,7 @@ import type { FrameFormat, Subscriber } from '../../hub/hub.js';
 import type { Publication } from '../../hub/types.js';
 import { type Cursor, LiveCursor } from '../../protocol/cursor.js';
 import { HEARTBEAT, idLine, publicationFrame, type SseFrame } from '../../protocol/sse.js';
+import { writeCoalesced } from '../coalesce.js';
 
 export const sseFormat: FrameFormat<SseFrame> = { name: 'sse', encode: publicationFrame };
 
@@ -104,31 +105,4 @@ export class SseStream implements Subscriber<SseFrame> {
 
 function uncork(res: ServerResponse): void {
   res.uncork();
-}
-
-// Coalescing per socket per tick, as for WebSocket frames: the first event due to a socket in a
-// tick is written at once, later ones cork it, and one writev at the end of the tick carries them.
-let tick = 0;
-let flushScheduled = false;
-const corked: Socket[] = [];
-
-function flush(): void {
-  flushScheduled = false;
-  tick++;
-  for (let i = 0; i < corked.length; i++) corked[i].uncork();
-  corked.length = 0;
-}
-
-function writeCoalesced(stream: { lastTick: number }, socket: Socket, bytes: Buffer): void {
-  if (!flushScheduled) {
-    flushScheduled = true;
-    process.nextTick(flush);
-  }
-  if (stream.lastTick === tick) {
-    if (!socket.writableCorked) {
-      socket.cork();
-      corked.push(socket);
-    }
-  } else stream.lastTick = tick;
-  socket.write(bytes);
 }

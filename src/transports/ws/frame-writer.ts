@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { framePayload } from '../../protocol/ws-frame.js';
+import { writeCoalesced } from '../coalesce.js';
 import { closeSlow } from './plain-server.js';
 
 /** The parts of a ws 8 WebSocket this module relies on; checked at runtime, with ws.send as fallback. */
@@ -26,17 +27,6 @@ export class FrameTarget {
     const s = (ws as unknown as WsInternals)._socket;
     this.socket = s && typeof s.write === 'function' ? s : undefined;
   }
-}
-
-let tick = 0;
-let flushScheduled = false;
-const corked: Socket[] = [];
-
-function flush(): void {
-  flushScheduled = false;
-  tick++;
-  for (let i = 0; i < corked.length; i++) corked[i].uncork();
-  corked.length = 0;
 }
 
 const closeSlowTarget = (target: FrameTarget) => closeSlow(target.ws);
@@ -63,18 +53,6 @@ export function writeFrame<T extends FrameTarget>(
     ws.send(framePayload(frame), { binary });
     return true;
   }
-  if (!flushScheduled) {
-    flushScheduled = true;
-    process.nextTick(flush);
-  }
-  if (target.lastTick === tick) {
-    if (!socket.writableCorked) {
-      socket.cork();
-      corked.push(socket);
-    }
-  } else {
-    target.lastTick = tick;
-  }
-  socket.write(frame);
+  writeCoalesced(target, socket, frame);
   return true;
 }
