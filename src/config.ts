@@ -120,6 +120,11 @@ export const optionSpecs = {
     {},
     'Per channel-name-prefix overrides as JSON, e.g. {"news:":{"historySize":1000}}.',
   ),
+  maxSubscribeBuffer: opt(
+    positiveInt,
+    10000,
+    'Publications held per subscription while it is being set up; past it the client must resync.',
+  ),
   maxChannelNameLength: opt(positiveInt, 255, 'Longest channel name accepted, in bytes.'),
   presenceTtl: opt(
     positiveInt,

@@ -68,6 +68,7 @@ export class Herald {
         allowClientPublish: config.allowClientPublish,
         channelOptions: config.channelOptions,
         presenceTtl: config.presenceTtl,
+        maxSubscribeBuffer: config.maxSubscribeBuffer,
         maxChannelNameLength: config.maxChannelNameLength,
         nodeName: nodeName(config),
       },

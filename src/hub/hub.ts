@@ -70,6 +70,8 @@ export interface HubOptions {
   presenceTtl: number;
   maxChannelNameLength: number;
   nodeName: string;
+  /** Publications held for one subscription while its subscribe result is prepared. */
+  maxSubscribeBuffer: number;
 }
 
 /** How long subscription count changes are gathered before the engine is told (one batch). */
@@ -83,11 +85,14 @@ export const defaultHubOptions: HubOptions = {
   presenceTtl: 60,
   maxChannelNameLength: DEFAULT_MAX_CHANNEL_LENGTH,
   nodeName: 'herald',
+  maxSubscribeBuffer: 10_000,
 };
 
 class Subscription {
   /** Publications held back until start(): non-null while the subscribe result is being prepared. */
   buffer: Publication[] | null = [];
+  /** The buffer hit its bound: what follows cannot be given exactly, the subscriber must resync. */
+  overflowed = false;
   constructor(readonly subscriber: Subscriber) {}
 }
 
@@ -353,6 +358,10 @@ export class Hub {
   private startDelivery(state: ChannelState, sub: Subscription, position: StreamPosition): void {
     const held = sub.buffer;
     sub.buffer = null;
+    if (sub.overflowed) {
+      sub.subscriber.onInsufficientState?.(state.name);
+      return;
+    }
     if (!held || held.length === 0) return;
     for (const pub of held) {
       if (pub.epoch !== position.epoch) {
@@ -388,7 +397,8 @@ export class Hub {
       let encoded = false;
       for (const sub of group.values()) {
         if (sub.buffer !== null) {
-          sub.buffer.push(pub);
+          if (sub.buffer.length < this.options.maxSubscribeBuffer) sub.buffer.push(pub);
+          else sub.overflowed = true;
           continue;
         }
         if (!encoded) {

@@ -129,6 +129,21 @@ describe('hub recovery', () => {
     await hub.close();
   });
 
+  test('a subscribe buffer past its bound is not delivered in part: the subscriber must resync', async () => {
+    const engine = new HookedEngine();
+    const hub = new Hub(engine, { historySize: 100, historyTtl: 300, maxSubscribeBuffer: 3 });
+    await hub.start();
+    const r = new Recorder();
+    const res = await hub.subscribe('room', r);
+    await publish(hub, 'room', 5); // arrives while the door is still sending its result
+    res.start();
+    assert.deepEqual(r.got, [], 'no partial, gapped delivery');
+    assert.deepEqual(r.gaps, ['room']);
+    await publish(hub, 'room', 1);
+    assert.deepEqual(r.got, [6], 'live delivery continues after the signal');
+    await hub.close();
+  });
+
   test('without since, publications racing the subscribe start right after the position', async () => {
     const { hub, engine } = await makeHub();
     await publish(hub, 'room', 2);
