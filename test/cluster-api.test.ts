@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Centrifuge } from 'centrifuge';
 import { once, sdkClient, subscribed, until } from './helpers/centrifuge.js';
+import { TestCluster } from './helpers/cluster.js';
 import { HeraldNode } from './helpers/node.js';
-import { redisAvailable, TestRedis } from './helpers/redis.js';
+import { redisAvailable, type TestRedis } from './helpers/redis.js';
 import { SseClient } from './helpers/sse.js';
 
 const skip = redisAvailable() ? false : 'redis-server is not on the PATH';
@@ -43,21 +44,19 @@ async function eventually<T>(get: () => Promise<T>, check: (v: T) => boolean, wh
 }
 
 describe('server API on a cluster', { skip }, () => {
+  let cluster: TestCluster;
   let redis: TestRedis;
   let a: HeraldNode;
   let b: HeraldNode;
   before(async () => {
-    redis = await TestRedis.start();
-    const args = ['--engine', 'redis', '--redis-url', redis.url];
-    [a, b] = await Promise.all([
-      HeraldNode.start([...args, '--node-name', 'node-a']),
-      HeraldNode.start([...args, '--node-name', 'node-b']),
+    cluster = await TestCluster.start([
+      ['--node-name', 'node-a'],
+      ['--node-name', 'node-b'],
     ]);
+    ({ redis } = cluster);
+    [a, b] = cluster.nodes;
   });
-  after(async () => {
-    await Promise.all([a?.kill(), b?.kill()]);
-    await redis?.stop();
-  });
+  after(() => cluster?.stop());
 
   test('info lists every node as soon as it listens', async () => {
     for (const node of [a, b]) {

@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { until } from './helpers/centrifuge.js';
+import { TestCluster } from './helpers/cluster.js';
 import { MqttTestClient } from './helpers/mqtt.js';
 import { HeraldNode } from './helpers/node.js';
-import { redisAvailable, TestRedis } from './helpers/redis.js';
+import { redisAvailable, type TestRedis } from './helpers/redis.js';
 
 const skip = redisAvailable() ? false : 'redis-server is not on the PATH';
 
@@ -15,18 +16,16 @@ const mqttAt = (node: HeraldNode, opts: Parameters<typeof MqttTestClient.connect
   MqttTestClient.connect(`${node.ws}/mqtt`, opts);
 
 describe('MQTT on a cluster', { skip }, () => {
+  let cluster: TestCluster;
   let redis: TestRedis;
   let a: HeraldNode;
   let b: HeraldNode;
   before(async () => {
-    redis = await TestRedis.start();
-    const args = ['--engine', 'redis', '--redis-url', redis.url];
-    [a, b] = await Promise.all([HeraldNode.start(args), HeraldNode.start(args)]);
+    cluster = await TestCluster.start([[], []]);
+    ({ redis } = cluster);
+    [a, b] = cluster.nodes;
   });
-  after(async () => {
-    await Promise.all([a?.kill(), b?.kill()]);
-    await redis?.stop();
-  });
+  after(() => cluster?.stop());
 
   test('a subscriber on node A gets what a client on node B published, once, with overlapping filters', async () => {
     const sub = await mqttAt(a);

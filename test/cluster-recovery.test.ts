@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Centrifuge, PublicationContext, SubscribedContext } from 'centrifuge';
 import { Balancer } from './helpers/balancer.js';
 import { once, sdkClient, subscribed, until } from './helpers/centrifuge.js';
+import { redisEngineArgs, TestCluster } from './helpers/cluster.js';
 import { HeraldNode } from './helpers/node.js';
 import { redisAvailable, TestRedis } from './helpers/redis.js';
 import { SseClient } from './helpers/sse.js';
@@ -58,35 +59,23 @@ function watchSdk(client: Centrifuge, channel: string) {
   return { sub, got, subscribes };
 }
 
-const nodeArgs = (redis: TestRedis, ...extra: string[]) => [
-  '--engine',
-  'redis',
-  '--redis-url',
-  redis.url,
-  '--sse-retry',
-  '100',
-  ...extra,
-];
+const nodeArgs = (redis: TestRedis, ...extra: string[]) =>
+  redisEngineArgs(redis, '--sse-retry', '100', ...extra);
 
 describe('cluster recovery: a node dies (SIGKILL) under its clients', { skip }, () => {
-  let redis: TestRedis;
   let a: HeraldNode;
   let b: HeraldNode;
   let doomed: HeraldNode;
   let lb: Balancer;
+  let cluster: TestCluster;
   before(async () => {
-    redis = await TestRedis.start();
-    [a, b, doomed] = await Promise.all([
-      HeraldNode.start(nodeArgs(redis)),
-      HeraldNode.start(nodeArgs(redis)),
-      HeraldNode.start(nodeArgs(redis)),
-    ]);
+    cluster = await TestCluster.start([[], [], []], ['--sse-retry', '100']);
+    [a, b, doomed] = cluster.nodes;
     lb = await Balancer.start(doomed.port);
   });
   after(async () => {
     await lb?.close();
-    await Promise.all([a?.kill(), b?.kill(), doomed?.kill('SIGKILL')]);
-    await redis?.stop();
+    await cluster?.stop();
   });
 
   test('SSE, polling and the SDK resume on another node with every publication made meanwhile, in order, none twice', async () => {

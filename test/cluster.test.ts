@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { RedisEngine } from '../src/engine/redis.js';
 import { type FrameFormat, Hub, type Subscriber } from '../src/hub/hub.js';
 import type { Publication, StreamPosition } from '../src/hub/types.js';
+import { TestCluster } from './helpers/cluster.js';
 import { HeraldNode } from './helpers/node.js';
 import { redisAvailable, redisEngine, TestRedis } from './helpers/redis.js';
 import { TestClient } from './helpers/ws.js';
@@ -63,18 +64,16 @@ async function receive(c: TestClient, count: number, ms = 5000): Promise<string[
 }
 
 describe('cluster: two nodes, one Redis', { skip }, () => {
+  let cluster: TestCluster;
   let redis: TestRedis;
   let a: HeraldNode;
   let b: HeraldNode;
   before(async () => {
-    redis = await TestRedis.start();
-    const args = ['--engine', 'redis', '--redis-url', redis.url];
-    [a, b] = await Promise.all([HeraldNode.start(args), HeraldNode.start(args)]);
+    cluster = await TestCluster.start([[], []]);
+    ({ redis } = cluster);
+    [a, b] = cluster.nodes;
   });
-  after(async () => {
-    await Promise.all([a?.kill(), b?.kill()]);
-    await redis?.stop();
-  });
+  after(() => cluster?.stop());
 
   test('a /chat client on node A hears a /chat client on node B, and the other way round', async () => {
     const onA = await chatClient(a);
