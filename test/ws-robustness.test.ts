@@ -213,15 +213,17 @@ describe('dead and slow peers', () => {
       assert.equal(server.herald.hub.localStats().numClients, 2, 'the slow client was disconnected');
       writer.send('after');
       assert.equal(await reader.nextText(), 'Broadcast: after');
-      // What the slow client gets last, once it reads again, is a 1008 close frame.
+      // The 1008 close frame queues behind megabytes this client never read, and the server stops
+      // waiting for it after a second, so it may never arrive: the checks that must hold are the
+      // disconnect above and the room going on. If a close frame did arrive, it says 1008.
       let bytes = rest;
       slow.on('data', (d: Buffer) => {
         bytes = Buffer.concat([bytes, d]);
       });
       slow.resume();
       await new Promise((resolve) => slow.once('close', resolve));
-      const close = parseServerFrames(bytes).find((f) => f.opcode === 0x8);
-      if (close) assert.equal(close.payload.readUInt16BE(0), 1008);
+      const closes = parseServerFrames(bytes).filter((f) => f.opcode === 0x8);
+      assert.ok(closes.every((f) => f.payload.readUInt16BE(0) === 1008));
       assert.ok(received > 0);
       await Promise.all([reader.close(), writer.close()]);
     } finally {
