@@ -1,7 +1,7 @@
 // How long one presence refresh beat takes on the Redis engine: one call per entry (as the hub did)
 // against one batched call. Usage: npx tsx bench/presence-refresh.ts redis://127.0.0.1:6379 10000
-import { RedisEngine } from '../src/engine/redis.js';
-import type { ClientInfo } from '../src/hub/types.js';
+import { RedisEngine } from '../src/engine/redis/index.js';
+import type { ClientInfo } from '../src/model/index.js';
 
 const url = process.argv[2] ?? 'redis://127.0.0.1:6379';
 const count = Number(process.argv[3] ?? 10_000);

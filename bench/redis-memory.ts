@@ -2,7 +2,7 @@
 // channel and reports MEMORY USAGE of its history stream and meta hash.
 // Usage: npx tsx bench/redis-memory.ts [redis-url] [count=100] [bytes=100]
 import { Redis } from 'ioredis';
-import { RedisEngine } from '../src/engine/redis.js';
+import { RedisEngine } from '../src/engine/redis/index.js';
 
 const url = process.argv[2] ?? 'redis://127.0.0.1:6379';
 const count = Number(process.argv[3] ?? 100);

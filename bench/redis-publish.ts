@@ -1,7 +1,7 @@
 // Publish throughput and latency through the redis engine, with a second engine (another node)
 // subscribed and counting what it receives. Bounded: `count` publishes, at most 60 s.
 // Usage: npx tsx bench/redis-publish.ts [redis-url] [count=5000] [concurrency=32] [bytes=100]
-import { RedisEngine } from '../src/engine/redis.js';
+import { RedisEngine } from '../src/engine/redis/index.js';
 
 const url = process.argv[2] ?? 'redis://127.0.0.1:6379';
 const count = Number(process.argv[3] ?? 5000);

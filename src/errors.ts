@@ -63,10 +63,18 @@ export class HeraldError extends Error {
   }
 }
 
-/** Anything thrown becomes a HeraldError; unknown failures are internal (and not leaked). */
-export function toHeraldError(err: unknown): HeraldError {
+/**
+ * The one mapping from anything thrown to what a client may see. A HeraldError passes unchanged;
+ * anything else becomes `otherwise` (internal by default; the hub says "engine unavailable" for a
+ * failed engine call) with no detail: raw error text (hosts, ports, stack) stays in the log, where
+ * the caller puts `cause`.
+ */
+export function toHeraldError(
+  err: unknown,
+  otherwise: 'INTERNAL' | 'ENGINE_UNAVAILABLE' = 'INTERNAL',
+): HeraldError {
   if (err instanceof HeraldError) return err;
-  return new HeraldError('INTERNAL', undefined, { cause: err });
+  return new HeraldError(otherwise, undefined, { cause: err });
 }
 
 export interface DisconnectDef {

@@ -8,12 +8,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import { apiDoor } from './api/door.js';
 import { type Config, type ConfigInput, configFrom } from './config.js';
-import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory.js';
-import { RedisEngine } from './engine/redis.js';
+import { RedisEngine } from './engine/redis/index.js';
 import { HeraldError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { createLogger } from './logger.js';
+import type { Engine } from './model/index.js';
 import { centrifugeDoor } from './transports/centrifuge/door.js';
 import type { Door, DoorContext } from './transports/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';

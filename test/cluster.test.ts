@@ -3,9 +3,9 @@
 // the doors (SSE Last-Event-ID, polling cursor, centrifuge SDK) are in cluster-recovery.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { RedisEngine } from '../src/engine/redis.js';
-import { type FrameFormat, Hub, type Subscriber } from '../src/hub/hub.js';
-import type { Publication, StreamPosition } from '../src/hub/types.js';
+import type { RedisEngine } from '../src/engine/redis/index.js';
+import { Hub } from '../src/hub/hub.js';
+import type { FrameFormat, Publication, StreamPosition, Subscriber } from '../src/model/index.js';
 import { TestCluster } from './helpers/cluster.js';
 import { HeraldNode } from './helpers/node.js';
 import { redisAvailable, redisEngine, TestRedis } from './helpers/redis.js';

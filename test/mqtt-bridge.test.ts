@@ -2,8 +2,7 @@
 // doubles, bytes kept; and bad input that closes only the client that sent it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { FrameFormat, Subscriber } from '../src/hub/hub.js';
-import type { Publication } from '../src/hub/types.js';
+import type { FrameFormat, Publication, Subscriber } from '../src/model/index.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import {
   CONNACK_OK,

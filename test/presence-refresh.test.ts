@@ -3,9 +3,9 @@
 // that stopped refreshing expire; after Redis lost its data the next beat puts them back.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Engine } from '../src/engine/engine.js';
 import { MemoryEngine } from '../src/engine/memory.js';
 import { Hub } from '../src/hub/hub.js';
+import type { Engine } from '../src/model/index.js';
 import { redisAvailable, redisEngine, TestRedis } from './helpers/redis.js';
 
 const CHANNELS = 40;

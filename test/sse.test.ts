@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { EngineSink } from '../src/engine/engine.js';
 import { MemoryEngine } from '../src/engine/memory.js';
+import type { EngineSink } from '../src/model/index.js';
 import { encodeCursor } from '../src/protocol/cursor.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { api, eventually, get } from './helpers/http.js';

@@ -2,9 +2,9 @@
 // `{"publish": {...}}` (answered `{"publish": result}`) and the older `{"method", "params"}`
 // (answered `{"result": result}`); either way a failed command is answered `{"error": {...}}`.
 import { z } from 'zod';
-import { HeraldError } from '../errors.js';
+import { HeraldError, toHeraldError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
-import { callMethod, methodError } from './methods.js';
+import { callMethod } from './methods.js';
 
 const batchParams = z.object({
   commands: z.array(z.record(z.string(), z.unknown())),
@@ -21,7 +21,7 @@ async function runCommand(hub: Hub, cmd: Record<string, unknown>): Promise<Recor
     if (name === 'batch') throw new HeraldError('BAD_REQUEST', 'batches do not nest');
     return { [name]: await callMethod(hub, name, cmd[name]) };
   } catch (err) {
-    return { error: methodError(err).toJSON() };
+    return { error: toHeraldError(err).toJSON() };
   }
 }
 

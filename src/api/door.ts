@@ -1,11 +1,11 @@
 // `POST /api/<method>`: the server API for backends. Transport-level problems (access, body, JSON,
 // unknown method) get an HTTP 4xx; a method's own failures are HTTP 200 with `{"error": ...}`, as in
 // Centrifugo, so its server libraries read them unchanged.
-import { HeraldError } from '../errors.js';
+import { HeraldError, toHeraldError } from '../errors.js';
 import type { Door } from '../transports/door.js';
 import { checkAccess } from './auth.js';
 import { runBatch } from './batch.js';
-import { callMethod, methodError, methods } from './methods.js';
+import { callMethod, methods } from './methods.js';
 
 export const apiDoor: Door = {
   name: 'api',
@@ -27,11 +27,11 @@ export const apiDoor: Door = {
       });
       const run = async (name: string, params: unknown) => {
         if (name === 'batch')
-          return runBatch(hub, params).catch((err) => ({ error: methodError(err).toJSON() }));
+          return runBatch(hub, params).catch((err) => ({ error: toHeraldError(err).toJSON() }));
         try {
           return { result: await callMethod(hub, name, params) };
         } catch (err) {
-          const e = methodError(err);
+          const e = toHeraldError(err);
           if (e.kind === 'INTERNAL') log.error({ err, method: name }, 'API method failed');
           return { error: e.toJSON() };
         }

@@ -1,9 +1,9 @@
 // The server API's methods: each one a params schema and a call on the hub. The shapes follow
 // Centrifugo's server HTTP API (snake_case), so its server-side client libraries work unchanged.
 import { z } from 'zod';
-import { HeraldError } from '../errors.js';
+import { HeraldError, toHeraldError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
-import type { HistoryQuery, PublishRequest } from '../hub/types.js';
+import type { HistoryQuery, PublishRequest } from '../model/index.js';
 import { fromBytes } from '../protocol/payload.js';
 import { clientInfoJson } from '../protocol/publication.js';
 
@@ -59,7 +59,7 @@ export const methods: Record<string, Method> = {
       p.channels.map((c) =>
         publishOne(hub, c, req).then(
           (result) => ({ result }),
-          (err) => ({ error: methodError(err).toJSON() }),
+          (err) => ({ error: toHeraldError(err).toJSON() }),
         ),
       ),
     );
@@ -151,10 +151,4 @@ export async function callMethod(hub: Hub, name: string, params: unknown): Promi
     throw new HeraldError('BAD_REQUEST', `${where}${issue.message}`);
   }
   return m.run(hub, parsed.data);
-}
-
-/** Errors a method reports in its answer; anything unexpected is internal and not described. */
-export function methodError(err: unknown): HeraldError {
-  if (err instanceof HeraldError) return err;
-  return new HeraldError('INTERNAL', undefined, { cause: err });
 }

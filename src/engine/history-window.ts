@@ -1,5 +1,5 @@
 // The history query semantics, shared by every engine so they cannot disagree.
-import type { HistoryQuery, Publication } from '../hub/types.js';
+import type { HistoryQuery, Publication } from '../model/index.js';
 
 /**
  * Picks from `kept` (oldest first) what a query asks for. When `since` names another epoch its

@@ -1,17 +1,30 @@
 // The embedded engine: every channel's stream, history and presence in this process's memory.
-// Its epoch for a channel is made when the channel is first seen, so a restart changes every epoch
-// and clients holding old positions are told they cannot recover, rather than given a silent gap.
+//
+// Epochs: a stream is born with the engine's current "new stream" epoch, made at start, so a restart
+// changes every epoch and clients holding old positions are told they cannot recover, rather than
+// given a silent gap. Reading a channel that has no stream creates nothing: it answers offset 0 in
+// the epoch the stream will be born with, so a reader and the first publication agree. When idle
+// streams are dropped the "new stream" epoch moves on (a generation), so a stream born again can
+// never be mistaken for the one that was dropped.
+//
+// State is bounded in time as on Redis: history is trimmed by age on a timer (not only when the
+// channel is touched), and a stream with no history left that nobody touched or subscribed to for
+// `metaTtl` seconds is dropped.
 
-import { matchesFilter } from '../hub/channel-name.js';
-import type {
-  ClientInfo,
-  HistoryQuery,
-  HistoryResult,
-  PresenceStats,
-  Publication,
-  PublishRequest,
-} from '../hub/types.js';
-import type { Engine, EngineSink, NodeInfo, StreamLimits } from './engine.js';
+import {
+  buildPublication,
+  type ClientInfo,
+  type Engine,
+  type EngineSink,
+  type HistoryQuery,
+  type HistoryResult,
+  matchesFilter,
+  type NodeInfo,
+  type PresenceStats,
+  type Publication,
+  type PublishRequest,
+  type StreamLimits,
+} from '../model/index.js';
 import { newEpoch } from './epoch.js';
 import { selectHistory } from './history-window.js';
 
@@ -21,7 +34,21 @@ interface Stream {
   /** Kept publications, oldest first, from index `head`. */
   pubs: Publication[];
   head: number;
+  /** The limits last applied, so the sweep trims by the channel's own age limit. */
+  limits: StreamLimits;
+  /** Last publish or read (ms). */
+  touched: number;
 }
+
+export interface MemoryEngineOptions {
+  /** Seconds an idle stream with no history left keeps its epoch and offset. */
+  metaTtl: number;
+  /** Milliseconds between sweeps (age trimming, idle streams, expired presence). */
+  sweepInterval: number;
+  now: () => number;
+}
+
+const defaults: MemoryEngineOptions = { metaTtl: 30 * 24 * 3600, sweepInterval: 10_000, now: Date.now };
 
 interface PresenceEntry {
   info: ClientInfo;
@@ -36,31 +63,61 @@ export class MemoryEngine implements Engine {
   private readonly subscribed = new Set<string>();
   private readonly patterns = new Set<string>();
   private node: NodeInfo | undefined;
+  private readonly opts: MemoryEngineOptions;
+  private readonly now: () => number;
+  private readonly startEpoch = newEpoch();
+  /** Moves on whenever idle streams are dropped (see the file comment). */
+  private generation = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(options: Partial<MemoryEngineOptions> = {}) {
+    this.opts = { ...defaults, ...options };
+    this.now = this.opts.now;
+  }
 
   async start(sink: EngineSink): Promise<void> {
     this.sink = sink;
+    this.sweepTimer = setInterval(() => this.sweep(), this.opts.sweepInterval);
+    this.sweepTimer.unref();
   }
 
   async close(): Promise<void> {
     this.sink = undefined;
+    clearInterval(this.sweepTimer);
+  }
+
+  /** The epoch a stream is born with now. */
+  private newStreamEpoch(): string {
+    return this.generation === 0 ? this.startEpoch : `${this.startEpoch}.${this.generation}`;
+  }
+
+  /** Streams kept (for tests and metrics). */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** Trims every stream by age and drops idle empty ones; exposed so tests can drive it. */
+  sweep(): void {
+    const now = this.now();
+    const idleBefore = now - this.opts.metaTtl * 1000;
+    let dropped = false;
+    for (const [channel, stream] of this.streams) {
+      this.trim(stream, stream.limits);
+      if (stream.head < stream.pubs.length) continue; // history left: the epoch must stay
+      if (stream.touched > idleBefore || this.subscribed.has(channel)) continue;
+      this.streams.delete(channel);
+      dropped = true;
+    }
+    if (dropped) this.generation++;
+    for (const [channel, entries] of this.presenceByChannel) {
+      for (const [id, e] of entries) if (e.expires <= now) entries.delete(id);
+      if (entries.size === 0) this.presenceByChannel.delete(channel);
+    }
   }
 
   async publish(channel: string, req: PublishRequest, limits: StreamLimits): Promise<Publication> {
-    const stream = this.stream(channel);
-    const pub: Publication = {
-      channel,
-      offset: ++stream.top,
-      epoch: stream.epoch,
-      data: req.data,
-      time: this.now(),
-    };
-    if (req.bytes !== undefined) pub.bytes = req.bytes;
-    if (req.binary) pub.binary = true;
-    if (req.info !== undefined) pub.info = req.info;
-    if (req.qos !== undefined) pub.qos = req.qos;
-    if (req.retain) pub.retain = true;
+    const stream = this.stream(channel, limits);
+    const pub = buildPublication(channel, req, ++stream.top, stream.epoch, stream.touched);
     if (limits.historySize > 0) {
       stream.pubs.push(pub);
       this.trim(stream, limits);
@@ -101,7 +158,11 @@ export class MemoryEngine implements Engine {
   }
 
   async history(channel: string, query: HistoryQuery, limits: StreamLimits): Promise<HistoryResult> {
-    const stream = this.stream(channel);
+    const stream = this.streams.get(channel);
+    // Reading creates nothing: an unknown channel is at offset 0 of the epoch it would be born with.
+    if (!stream) return { publications: [], position: { offset: 0, epoch: this.newStreamEpoch() } };
+    stream.limits = limits;
+    stream.touched = this.now();
     this.trim(stream, limits);
     const kept = stream.head === 0 ? stream.pubs : stream.pubs.slice(stream.head);
     return {
@@ -164,12 +225,15 @@ export class MemoryEngine implements Engine {
     return [this.node];
   }
 
-  private stream(channel: string): Stream {
+  private stream(channel: string, limits: StreamLimits): Stream {
+    const now = this.now();
     let stream = this.streams.get(channel);
     if (!stream) {
-      stream = { epoch: newEpoch(), top: 0, pubs: [], head: 0 };
+      stream = { epoch: this.newStreamEpoch(), top: 0, pubs: [], head: 0, limits, touched: now };
       this.streams.set(channel, stream);
     }
+    stream.limits = limits;
+    stream.touched = now;
     return stream;
   }
 

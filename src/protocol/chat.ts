@@ -1,5 +1,5 @@
 // The seed's /chat and /echo wire texts. Pure: no sockets.
-import type { Publication } from '../hub/types.js';
+import type { Publication } from '../model/index.js';
 import { toBytes, toText } from './payload.js';
 import { binaryFrame, OPCODE_TEXT, prefixedFrame, textFrame } from './ws-frame.js';
 

@@ -1,7 +1,7 @@
 // The cursor SSE and polling clients hold: every channel's stream position in one opaque token, so
 // one reconnect (or the next poll) resumes all of a stream's channels at once. Pure: no sockets.
 import { HeraldError } from '../errors.js';
-import type { StreamPosition } from '../hub/types.js';
+import type { StreamPosition } from '../model/index.js';
 
 /** channel -> position. A Map keeps the request's channel order in the token. */
 export type Cursor = Map<string, StreamPosition>;

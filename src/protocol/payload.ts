@@ -1,6 +1,6 @@
 // The one mapping between payload bytes (MQTT, binary WebSocket frames) and the JSON view that web
 // doors carry. Documented in docs/mqtt.md. Byte-oriented doors always get the original bytes back.
-import type { Publication, PublishRequest } from '../hub/types.js';
+import type { Publication, PublishRequest } from '../model/index.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

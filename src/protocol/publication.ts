@@ -1,6 +1,6 @@
 // A publication as web clients (SSE, polling) see it, and client info as the server API shows it.
 // Field names follow Centrifugo (snake_case) so its tooling reads them unchanged. Pure.
-import type { ClientInfo, Publication } from '../hub/types.js';
+import type { ClientInfo, Publication } from '../model/index.js';
 
 export interface ClientInfoJson {
   client: string;

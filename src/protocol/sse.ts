@@ -1,6 +1,6 @@
 // Server-Sent Events framing (WHATWG HTML, "Server-sent events"). Pure: builds the bytes, sends
 // nothing. A publication's event is encoded once and shared; each stream appends its own `id:`.
-import type { Publication } from '../hub/types.js';
+import type { Publication } from '../model/index.js';
 import { encodeCursor } from './cursor.js';
 import { publicationText } from './publication.js';
 

@@ -1,8 +1,8 @@
 // What SSE and polling share: which channels a request names, where it resumes, and subscribing a
 // door's receiver to all of them at once (live delivery first, history second, via the hub).
 import { HeraldError } from '../errors.js';
-import type { Hub, Subscriber } from '../hub/hub.js';
-import type { Publication, StreamPosition } from '../hub/types.js';
+import type { Hub } from '../hub/hub.js';
+import type { Publication, StreamPosition, Subscriber } from '../model/index.js';
 import { type Cursor, decodeCursor } from '../protocol/cursor.js';
 
 /** The `channel` query parameter(s): validated, de-duplicated, bounded. */

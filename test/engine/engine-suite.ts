@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { Engine, EngineSink, StreamLimits } from '../../src/engine/engine.js';
-import type { ClientInfo, Publication } from '../../src/hub/types.js';
+import type { ClientInfo, Engine, EngineSink, Publication, StreamLimits } from '../../src/model/index.js';
 
 export interface EngineUnderTest {
   engine: Engine;

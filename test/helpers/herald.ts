@@ -1,7 +1,7 @@
 // Starts a real Herald on a free loopback port for one test file, and stops it. MQTT over TCP is off
 // unless a test asks for it with mqttPort: 'auto' (a free port, then in TestServer.mqttPort).
 import type { ConfigInput } from '../../src/config.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/model/index.js';
 import { createHerald, type Herald } from '../../src/server.js';
 
 export interface TestServer {

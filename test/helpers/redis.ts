@@ -4,7 +4,7 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { RedisEngine } from '../../src/engine/redis.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
 import { track } from './children.js';
 
 let available: boolean | undefined;

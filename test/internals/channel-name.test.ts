@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { channelNameProblem, matchesFilter } from '../../src/hub/channel-name.js';
+import { channelNameProblem, matchesFilter } from '../../src/model/index.js';
 
 describe('channel names', () => {
   test('accepts ordinary names, MQTT-style levels and unicode', () => {

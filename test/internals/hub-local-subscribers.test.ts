@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryEngine } from '../../src/engine/memory.js';
-import { type FrameFormat, Hub, type Subscriber } from '../../src/hub/hub.js';
+import { Hub } from '../../src/hub/hub.js';
+import type { FrameFormat, Subscriber } from '../../src/model/index.js';
 
 const format: FrameFormat<null> = { name: 'none', encode: () => null };
 const receiver = (): Subscriber<null> => ({ format, deliver() {} });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Engine } from '../../src/engine/engine.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import type { HeraldError } from '../../src/errors.js';
-import { filterProblem, matchesFilter } from '../../src/hub/channel-name.js';
-import { type FrameFormat, Hub, type Subscriber } from '../../src/hub/hub.js';
-import type { Publication } from '../../src/hub/types.js';
+import { Hub } from '../../src/hub/hub.js';
+import type { Engine, FrameFormat, Publication, Subscriber } from '../../src/model/index.js';
+import { filterProblem, matchesFilter } from '../../src/model/index.js';
 
 function counter(name = 'test'): { format: FrameFormat<string>; encodes: () => number } {
   let n = 0;

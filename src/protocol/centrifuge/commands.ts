@@ -2,7 +2,7 @@
 // frame holds one or more JSON commands separated by newlines. Pure: no sockets. Unknown fields are
 // ignored so that newer clients keep working; shapes that matter are checked by hand.
 import { HeraldError } from '../../errors.js';
-import type { StreamPosition } from '../../hub/types.js';
+import type { StreamPosition } from '../../model/index.js';
 
 export const METHODS = [
   'connect',

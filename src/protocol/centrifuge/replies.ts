@@ -2,8 +2,7 @@
 // commands (echoing the command id) and pushes (no id). Pure: no sockets. Payloads (`data`, `info`)
 // are embedded as raw JSON; JSON.stringify escapes newlines inside strings, so a frame never holds
 // a raw newline except as the separator between replies.
-import type { FrameFormat } from '../../hub/hub.js';
-import type { ClientInfo, Publication } from '../../hub/types.js';
+import type { ClientInfo, FrameFormat, Publication } from '../../model/index.js';
 import { textFrame } from '../ws-frame.js';
 
 /** A server ping; the client answers with the same empty object when `pong` was announced. */

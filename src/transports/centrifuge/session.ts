@@ -6,8 +6,8 @@ import { WebSocket } from 'ws';
 import { type ConnectionTokenVerifier, TokenError, tokenReplyError } from '../../auth/connection-token.js';
 import type { Config } from '../../config.js';
 import { type DisconnectDef, Disconnects, HeraldError } from '../../errors.js';
-import type { Hub, Logger, Subscriber } from '../../hub/hub.js';
-import type { ClientInfo, Publication, StreamPosition } from '../../hub/types.js';
+import type { Hub } from '../../hub/hub.js';
+import type { ClientInfo, Logger, Publication, StreamPosition, Subscriber } from '../../model/index.js';
 import {
   type Command,
   type ConnectRequest,

@@ -9,9 +9,9 @@
 // subscriptions aedes knows about but no connected client expresses.
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { channelNameProblem } from '../../hub/channel-name.js';
-import type { FrameFormat, Hub, Subscriber } from '../../hub/hub.js';
-import type { Publication } from '../../hub/types.js';
+import type { Hub } from '../../hub/hub.js';
+import type { FrameFormat, Publication, Subscriber } from '../../model/index.js';
+import { channelNameProblem } from '../../model/index.js';
 import { fromBytes, toBytes } from '../../protocol/payload.js';
 import type { MqttAuth } from './auth.js';
 import { HeraldBroker } from './broker.js';
@@ -56,7 +56,7 @@ export class MqttBridge implements Subscriber<Buffer> {
       );
     this.shared = o.redis !== undefined;
     this.persistence = o.redis
-      ? sharedRedisPersistence({ ...o.redis, sessionQueue: o.sessionQueue, onFull })
+      ? sharedRedisPersistence({ ...o.redis, sessionQueue: o.sessionQueue, onFull, log: o.log })
       : boundedMemoryPersistence(o.sessionQueue, onFull);
     this.broker = new HeraldBroker(
       {

@@ -15,7 +15,9 @@
 // heartbeats on its own message bus, which Herald does not run between nodes.
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedisConnection } from '../../engine/redis/index.js';
+import type { Logger } from '../../model/index.js';
 
 const require = createRequire(import.meta.url);
 // CommonJS packages without types for these entry points.
@@ -98,28 +100,30 @@ export interface RedisPersistenceOptions {
   /** Messages held per persistent session. */
   sessionQueue: number;
   onFull(clientId: string): void;
+  log?: Logger;
 }
 
 /** aedes persistence on Redis, safe to share between nodes that each inject every publication. */
 export function sharedRedisPersistence(o: RedisPersistenceOptions): unknown {
   const keyPrefix = `${o.prefix}:mqtt:`;
-  const u = new URL(o.url);
-  const connection = {
-    host: u.hostname || '127.0.0.1',
-    port: Number(u.port || 6379),
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    db: Number(u.pathname.slice(1) || 0),
-    keyPrefix,
-    // A command waits through a short outage, not forever.
-    maxRetriesPerRequest: 3,
-  };
-  const persistence = new AsyncRedisPersistence(connection);
-  const scripts = new Redis({ ...connection, keyPrefix: undefined }) as Redis & {
+  // Connections come from the one factory (the URL as given: TLS and credentials intact; errors
+  // logged once per outage). A command waits through a short outage, not forever.
+  const conn = createRedisConnection({
+    url: o.url,
+    name: `${o.prefix}:mqtt`,
+    log: o.log,
+    redis: { keyPrefix, maxRetriesPerRequest: 3 },
+  });
+  const persistence = new AsyncRedisPersistence({ conn });
+  const scripts = createRedisConnection({
+    url: o.url,
+    name: `${o.prefix}:mqtt-scripts`,
+    log: o.log,
+    redis: { maxRetriesPerRequest: 3 },
+  }) as Redis & {
     heraldMqttEnqueue(...args: (string | number | Buffer)[]): Promise<string[]>;
   };
   scripts.defineCommand('heraldMqttEnqueue', { numberOfKeys: 3, lua: ENQUEUE_LUA });
-  scripts.on('error', () => {}); // reported by the calls that fail
 
   persistence.outgoingEnqueueCombi = async (subs, packet) => {
     if (!subs || subs.length === 0) return;

@@ -1,8 +1,7 @@
 // One held poll: a short-lived receiver of several channels. It answers with the first burst of
 // publications (coalesced within one turn of the event loop), at its deadline, or at shutdown, and
 // then lets go of everything: the cursor it returns is the client's whole state.
-import type { FrameFormat, Subscriber } from '../../hub/hub.js';
-import type { Publication } from '../../hub/types.js';
+import type { FrameFormat, Publication, Subscriber } from '../../model/index.js';
 import { type Cursor, encodeCursor } from '../../protocol/cursor.js';
 import { publicationText } from '../../protocol/publication.js';
 

@@ -2,8 +2,7 @@
 // plus its `id:` (the cursor over all its channels), and ends itself when it cannot keep up.
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FrameFormat, Subscriber } from '../../hub/hub.js';
-import type { Publication } from '../../hub/types.js';
+import type { FrameFormat, Publication, Subscriber } from '../../model/index.js';
 import { type Cursor, LiveCursor } from '../../protocol/cursor.js';
 import { HEARTBEAT, idLine, publicationFrame, type SseFrame } from '../../protocol/sse.js';
 import { writeCoalesced } from '../coalesce.js';

@@ -6,8 +6,8 @@
 
 import type { WebSocket } from 'ws';
 import { CloseCodes, HeraldError } from '../../errors.js';
-import type { FrameFormat, Hub, Subscriber } from '../../hub/hub.js';
-import type { ClientInfo, Publication } from '../../hub/types.js';
+import type { Hub } from '../../hub/hub.js';
+import type { ClientInfo, FrameFormat, Publication, Subscriber } from '../../model/index.js';
 import { type ChatFrame, chatFrame, WELCOME } from '../../protocol/chat.js';
 import { fromBytes, fromText } from '../../protocol/payload.js';
 import { connectionId } from '../connection-id.js';

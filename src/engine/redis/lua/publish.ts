@@ -4,14 +4,14 @@
 import { EPOCH, NOW_MS, TRIM } from './common.js';
 
 /**
- * KEYS[1] meta hash, KEYS[2] history stream.
+ * KEYS[1] meta hash, KEYS[2] history stream, KEYS[3] the cluster's epoch.
  * ARGV[1] epoch candidate, ARGV[2] meta ttl (s), ARGV[3] history size, ARGV[4] history ttl (ms),
  * ARGV[5] body, ARGV[6] bus channel. Returns {offset, epoch, time}.
  */
 export const PUBLISH_LUA = `${NOW_MS}${TRIM}${EPOCH}
 local meta, stream = KEYS[1], KEYS[2]
 local size, ttl_ms = tonumber(ARGV[3]), tonumber(ARGV[4])
-local epoch = epoch_of(meta, stream, ARGV[1], ARGV[2])
+local epoch = epoch_of(meta, stream, KEYS[3], ARGV[1], ARGV[2], true)
 local offset = redis.call('HINCRBY', meta, 'o', 1)
 local now = now_ms()
 local time = string.format('%.0f', now)

@@ -8,6 +8,8 @@ import type { Redis } from 'ioredis';
 const CHUNK = 1000;
 
 interface Waiter {
+  /** The bus channels this caller asked about: it learns exactly their fate. */
+  channels: string[];
   resolve(): void;
   reject(err: Error): void;
 }
@@ -18,10 +20,14 @@ export class BusSubscriptions {
   /** Bus channels Redis was last told to deliver on the current connection. */
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
+  /**
+   * The command still on its way for a channel. A caller whose flush sends nothing for it (an
+   * earlier flush already did) waits for that command, and fails if it fails: being told "done"
+   * while Redis refused would leave a subscriber deaf.
+   */
+  private readonly inflight = new Map<string, Promise<unknown>>();
   private waiters: Waiter[] = [];
   private scheduled = false;
-  /** The last flush's commands: a flush that sends nothing still waits for them (same connection, FIFO). */
-  private last: Promise<unknown> = Promise.resolve();
 
   private readonly add: (names: string[]) => Promise<unknown>;
   private readonly remove: (names: string[]) => Promise<unknown>;
@@ -36,7 +42,7 @@ export class BusSubscriptions {
       this.wanted.add(c);
       this.dirty.add(c);
     }
-    return this.schedule();
+    return this.schedule(channels);
   }
 
   unsubscribe(channels: string[]): Promise<void> {
@@ -44,7 +50,7 @@ export class BusSubscriptions {
       this.wanted.delete(c);
       this.dirty.add(c);
     }
-    return this.schedule();
+    return this.schedule(channels);
   }
 
   has(channel: string): boolean {
@@ -65,8 +71,8 @@ export class BusSubscriptions {
     for (let i = 0; i < all.length; i += CHUNK) await this.add(all.slice(i, i + CHUNK));
   }
 
-  private schedule(): Promise<void> {
-    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  private schedule(channels: string[]): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ channels, resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -87,24 +93,33 @@ export class BusSubscriptions {
     this.dirty.clear();
     for (const c of toSub) this.active.add(c);
     for (const c of toUnsub) this.active.delete(c);
-    const sent: Promise<unknown>[] = [];
-    for (let i = 0; i < toSub.length; i += CHUNK) sent.push(this.add(toSub.slice(i, i + CHUNK)));
-    for (let i = 0; i < toUnsub.length; i += CHUNK) sent.push(this.remove(toUnsub.slice(i, i + CHUNK)));
-    const done = Promise.all([...sent, this.last.catch(() => {})]);
-    this.last = done;
-    done.then(
+    for (let i = 0; i < toSub.length; i += CHUNK) this.send(toSub.slice(i, i + CHUNK), true);
+    for (let i = 0; i < toUnsub.length; i += CHUNK) this.send(toUnsub.slice(i, i + CHUNK), false);
+    for (const w of waiters) {
+      Promise.all(w.channels.map((c) => this.inflight.get(c))).then(() => w.resolve(), w.reject);
+    }
+  }
+
+  private send(chunk: string[], subscribing: boolean): void {
+    const sent = (subscribing ? this.add : this.remove)(chunk);
+    for (const c of chunk) this.inflight.set(c, sent);
+    sent.then(
+      () => this.settled(chunk, sent),
       () => {
-        for (const w of waiters) w.resolve();
-      },
-      (err: Error) => {
+        this.settled(chunk, sent);
         // Redis did not take them: forget them, so the caller's failure leaves no trace and a later
         // subscribe asks again.
-        for (const c of toSub) {
-          this.active.delete(c);
-          this.wanted.delete(c);
+        if (subscribing) {
+          for (const c of chunk) {
+            this.active.delete(c);
+            this.wanted.delete(c);
+          }
         }
-        for (const w of waiters) w.reject(err);
       },
     );
+  }
+
+  private settled(chunk: string[], sent: Promise<unknown>): void {
+    for (const c of chunk) if (this.inflight.get(c) === sent) this.inflight.delete(c);
   }
 }

@@ -4,11 +4,18 @@
 //
 // body    = header JSON [ "\n" raw bytes ]   (JSON.stringify never emits a raw newline, so the first
 //           "\n" ends the header; the raw bytes after it are kept byte-exact, never re-encoded)
-// header  = {"d": data, "i"?: ClientInfo, "b"?: 1 (binary), "q"?: MQTT QoS 1|2, "r"?: 1 (MQTT retain)}
+// header  = {"d": data, "i"?: ClientInfo, "b"?: 1 (binary), "q"?: MQTT QoS 0|1|2, "r"?: 1 (MQTT retain)}
+//           ("q" absent = the publisher set no QoS; 0 is kept as 0, never read as absent)
 // bus     = "p" offset ":" epoch ":" time ":" body   (a publication)
 //         | "j" ClientInfo JSON | "l" ClientInfo JSON   (join / leave)
 // stream  = entry id "<offset>-0", fields t = time (ms), d = body; the epoch lives in the meta hash.
-import type { ClientInfo, Publication, PublishRequest } from '../hub/types.js';
+import {
+  buildPublication,
+  type ClientInfo,
+  type Publication,
+  type PublicationPayload,
+  type PublishRequest,
+} from '../../model/index.js';
 
 const NL = 0x0a;
 const COLON = 0x3a;
@@ -17,7 +24,7 @@ interface Header {
   d?: unknown;
   i?: ClientInfo;
   b?: 1;
-  q?: 1 | 2;
+  q?: 0 | 1 | 2;
   r?: 1;
 }
 
@@ -25,7 +32,7 @@ export function encodeBody(req: PublishRequest): Buffer {
   const header: Header = { d: req.data };
   if (req.info !== undefined) header.i = req.info;
   if (req.binary) header.b = 1;
-  if (req.qos) header.q = req.qos;
+  if (req.qos !== undefined) header.q = req.qos;
   if (req.retain) header.r = 1;
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   if (req.bytes === undefined) return json;
@@ -34,17 +41,15 @@ export function encodeBody(req: PublishRequest): Buffer {
 }
 
 /** The payload part of a publication from its body; fields the publisher did not set stay absent. */
-export function decodeBody(
-  body: Buffer,
-): Pick<Publication, 'data' | 'bytes' | 'binary' | 'info' | 'qos' | 'retain'> {
+export function decodeBody(body: Buffer): PublicationPayload {
   const nl = body.indexOf(NL);
   const header = JSON.parse(body.toString('utf8', 0, nl === -1 ? body.length : nl)) as Header;
-  const out: Pick<Publication, 'data' | 'bytes' | 'binary' | 'info' | 'qos' | 'retain'> = { data: header.d };
+  const out: PublicationPayload = { data: header.d };
   // A copy: the reply buffer may be a slice of a larger one that must not stay pinned.
   if (nl !== -1) out.bytes = new Uint8Array(body.subarray(nl + 1));
   if (header.b === 1) out.binary = true;
   if (header.i !== undefined) out.info = header.i;
-  if (header.q) out.qos = header.q;
+  if (header.q === 0 || header.q === 1 || header.q === 2) out.qos = header.q;
   if (header.r === 1) out.retain = true;
   return out;
 }
@@ -89,7 +94,7 @@ export function publicationFrom(
   time: number,
   body: Buffer,
 ): Publication {
-  return { channel, offset, epoch, ...decodeBody(body), time };
+  return buildPublication(channel, decodeBody(body), offset, epoch, time);
 }
 
 /** Stream entry fields as Redis returns them ([name, value, ...]) to (time, body). */

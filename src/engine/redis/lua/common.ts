@@ -50,18 +50,27 @@ end
 `;
 
 /**
- * The channel's epoch, made from \`candidate\` when the meta hash is missing: a new stream, or one
- * whose state Redis lost. History without meta belongs to a lost epoch and is dropped.
+ * The channel's epoch. A channel without a meta hash (never published, idle past the meta TTL, or
+ * lost with Redis's data) is at offset 0 of the cluster's current epoch: one key for the whole
+ * cluster, made from \`candidate\` when missing, so it changes when Redis loses its data. A read
+ * (\`create\` false) answers that epoch and writes nothing per channel, so reading unknown channels
+ * cannot grow Redis; a publish creates the meta hash in it. History without meta belongs to a lost
+ * epoch and is dropped.
  */
 export const EPOCH = `
-local function epoch_of(meta, stream, candidate, meta_ttl)
+local function epoch_of(meta, stream, cluster_key, candidate, meta_ttl, create)
   local epoch = redis.call('HGET', meta, 'e')
   if not epoch then
-    epoch = candidate
+    epoch = redis.call('GET', cluster_key)
+    if not epoch then
+      epoch = candidate
+      redis.call('SET', cluster_key, epoch)
+    end
+    if not create then return epoch, false end
     redis.call('HSET', meta, 'e', epoch, 'o', 0)
     redis.call('DEL', stream)
   end
   redis.call('EXPIRE', meta, meta_ttl)
-  return epoch
+  return epoch, true
 end
 `;

@@ -1,17 +1,19 @@
 // Read history and the stream's position in one atomic step, so they always agree. Also applies the
-// current limits (they may have shrunk since the last publish) and creates the epoch of an unknown
-// channel, so that a subscriber's position and the first publication share it.
+// current limits (they may have shrunk since the last publish). An unknown channel is answered
+// without creating anything (see EPOCH): its position is offset 0 of the epoch its first
+// publication will have.
 import { EPOCH, NOW_MS, TRIM } from './common.js';
 
 /**
- * KEYS[1] meta hash, KEYS[2] history stream.
+ * KEYS[1] meta hash, KEYS[2] history stream, KEYS[3] the cluster's epoch.
  * ARGV[1] epoch candidate, ARGV[2] meta ttl (s), ARGV[3] history size, ARGV[4] history ttl (ms),
  * ARGV[5] since offset or '', ARGV[6] since epoch, ARGV[7] limit (-1 = all), ARGV[8] '1' = reverse.
  * Returns {epoch, top offset, entries}; entries as XRANGE gives them.
  */
 export const HISTORY_LUA = `${NOW_MS}${TRIM}${EPOCH}
 local meta, stream = KEYS[1], KEYS[2]
-local epoch = epoch_of(meta, stream, ARGV[1], ARGV[2])
+local epoch, known = epoch_of(meta, stream, KEYS[3], ARGV[1], ARGV[2], false)
+if not known then return {epoch, 0, {}} end
 local top = tonumber(redis.call('HGET', meta, 'o') or '0')
 trim(stream, tonumber(ARGV[3]), tonumber(ARGV[4]), now_ms())
 local limit = tonumber(ARGV[7])

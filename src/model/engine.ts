@@ -8,7 +8,7 @@ import type {
   PresenceStats,
   Publication,
   PublishRequest,
-} from '../hub/types.js';
+} from './channel.js';
 
 export interface StreamLimits {
   /** Publications kept; 0 = keep none (the offset still advances). */
@@ -88,4 +88,6 @@ export interface Engine {
   channelCounts?(channels: string[]): Promise<number[]>;
   /** Tells the other nodes how this one is doing, and lists the nodes alive. */
   reportNode(info: NodeInfo): Promise<NodeInfo[]>;
+  /** This node stops cleanly: remove its report (and channel counts) now rather than on expiry. */
+  withdrawNode?(name: string): Promise<void>;
 }
