@@ -12,6 +12,7 @@ import type {
   StreamPosition,
   Subscriber,
 } from '../model/index.js';
+import { leaveGroup } from './groups.js';
 import { isCompleteRecovery } from './recovery.js';
 
 export interface SubscribeOptions {
@@ -125,9 +126,7 @@ export class ChannelRegistry {
   }
 
   private detach(state: ChannelState, subscriber: Subscriber): boolean {
-    const group = state.groups.get(subscriber.format as FrameFormat);
-    if (!group?.delete(subscriber)) return false;
-    if (group.size === 0) state.groups.delete(subscriber.format as FrameFormat);
+    if (!leaveGroup(state.groups, subscriber)) return false;
     state.size--;
     this.deps.countChanged(state.name, -1);
     if (state.size === 0 && this.channels.get(state.name) === state) {

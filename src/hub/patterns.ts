@@ -11,6 +11,7 @@ import {
   type Publication,
   type Subscriber,
 } from '../model/index.js';
+import { leaveGroup } from './groups.js';
 
 /** Subscribers of one filter, grouped by wire format like a channel's. */
 interface PatternState {
@@ -78,9 +79,7 @@ export class PatternRegistry {
   }
 
   private detach(state: PatternState, subscriber: Subscriber): boolean {
-    const group = state.groups.get(subscriber.format as FrameFormat);
-    if (!group?.delete(subscriber)) return false;
-    if (group.size === 0) state.groups.delete(subscriber.format as FrameFormat);
+    if (!leaveGroup(state.groups, subscriber)) return false;
     state.size--;
     this.deps.countChanged(-1);
     if (state.size === 0 && this.patterns.get(state.filter) === state) {

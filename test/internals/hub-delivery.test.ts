@@ -7,27 +7,15 @@ import { MemoryEngine } from '../../src/engine/memory.js';
 import { Hub } from '../../src/hub/hub.js';
 import type {
   EngineSink,
-  FrameFormat,
   HistoryQuery,
   HistoryResult,
   Publication,
   StreamLimits,
   Subscriber,
 } from '../../src/model/index.js';
+import { offsetFormat, Recorder } from '../helpers/recorder.js';
 
-const format: FrameFormat<number> = { name: 'offset', encode: (p) => p.offset };
-
-class Recorder implements Subscriber<number> {
-  readonly format = format;
-  readonly got: number[] = [];
-  readonly gaps: string[] = [];
-  deliver(_pub: Publication, frame: number): void {
-    this.got.push(frame);
-  }
-  onInsufficientState(channel: string): void {
-    this.gaps.push(channel);
-  }
-}
+const format = offsetFormat;
 
 /** A live-only subscriber, as /chat and MQTT are: no history, no resync. */
 class LiveOnly implements Subscriber<number> {

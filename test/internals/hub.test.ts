@@ -7,27 +7,12 @@ import { MemoryEngine } from '../../src/engine/memory.js';
 import { Hub } from '../../src/hub/hub.js';
 import type {
   EngineSink,
-  FrameFormat,
   HistoryQuery,
   HistoryResult,
   Publication,
   StreamLimits,
-  Subscriber,
 } from '../../src/model/index.js';
-
-const format: FrameFormat<number> = { name: 'offset', encode: (p) => p.offset };
-
-class Recorder implements Subscriber<number> {
-  readonly format = format;
-  readonly got: number[] = [];
-  readonly gaps: string[] = [];
-  deliver(_pub: Publication, frame: number): void {
-    this.got.push(frame);
-  }
-  onInsufficientState(channel: string): void {
-    this.gaps.push(channel);
-  }
-}
+import { Recorder } from '../helpers/recorder.js';
 
 /** The memory engine with a hook that runs just before history is read, and access to the sink. */
 class HookedEngine extends MemoryEngine {

@@ -120,21 +120,24 @@ export class RedisEngine implements Engine {
   private presenceExpKey = (ch: string) => `${this.opts.prefix}:presence-exp:{${ch}}`;
   private clusterEpochKey = () => `${this.opts.prefix}:epoch`;
 
+  /** What both stream scripts start with: their three keys, then the epoch and limit arguments. */
+  private streamArgs(channel: string, limits: StreamLimits): (string | number)[] {
+    return [
+      this.metaKey(channel),
+      this.streamKey(channel),
+      this.clusterEpochKey(),
+      newEpoch(),
+      this.opts.metaTtl,
+      limits.historySize,
+      limits.historyTtl * 1000,
+    ];
+  }
+
   // ---- publishing -------------------------------------------------------------------------------
 
   async publish(channel: string, req: PublishRequest, limits: StreamLimits): Promise<Publication> {
     const [offset, epoch, time] = await this.run(() =>
-      this.cmd.heraldPublish(
-        this.metaKey(channel),
-        this.streamKey(channel),
-        this.clusterEpochKey(),
-        newEpoch(),
-        this.opts.metaTtl,
-        limits.historySize,
-        limits.historyTtl * 1000,
-        encodeBody(req),
-        this.bus.channel(channel),
-      ),
+      this.cmd.heraldPublish(...this.streamArgs(channel, limits), encodeBody(req), this.bus.channel(channel)),
     );
     return buildPublication(channel, req, offset, epoch, Number(time));
   }
@@ -170,13 +173,7 @@ export class RedisEngine implements Engine {
   async history(channel: string, query: HistoryQuery, limits: StreamLimits): Promise<HistoryResult> {
     const [epochBuf, top, entries] = await this.run(() =>
       this.cmd.heraldHistoryBuffer(
-        this.metaKey(channel),
-        this.streamKey(channel),
-        this.clusterEpochKey(),
-        newEpoch(),
-        this.opts.metaTtl,
-        limits.historySize,
-        limits.historyTtl * 1000,
+        ...this.streamArgs(channel, limits),
         query.since ? String(Math.max(0, Math.floor(query.since.offset))) : '',
         query.since ? query.since.epoch : '',
         query.limit === undefined ? -1 : Math.max(0, Math.floor(query.limit)),
