@@ -133,6 +133,11 @@ export const optionSpecs = {
   ),
 
   // HTTP doors
+  maxPatternLength: opt(
+    positiveInt,
+    256,
+    "Longest channel-name pattern the server API's channels method accepts, in characters.",
+  ),
   apiKey: opt(
     z.string(),
     '',
