@@ -1,0 +1,50 @@
+// A failure inside a door's request handler, after the hub subscribed it, must be answered through
+// the HTTP error path (500 with the catalogue's body), release what it took, and leave the server
+// serving. The failure used is real: a publication whose data has no JSON form (a BigInt, given by
+// an embedding application through hub.publish) cannot be encoded for web clients.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startHerald, type TestServer } from './helpers/herald.js';
+import { poll } from './helpers/http.js';
+
+const INTERNAL = { error: { code: 100, message: 'internal server error', temporary: true } };
+
+describe('a door handler that fails', () => {
+  let server: TestServer;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+  before(async () => {
+    process.on('unhandledRejection', onUnhandled);
+    server = await startHerald({ pollTimeout: 1, pollMaxTimeout: 2 });
+  });
+  after(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await server.stop();
+  });
+
+  /** A cursor just before an unencodable publication on `channel`. */
+  async function cursorBeforeBadPublication(channel: string): Promise<string> {
+    const start = await poll(server.http, [channel], { timeout: 0 });
+    // Live fan-out to other formats (MQTT) fails on it too; history keeps it all the same.
+    await server.herald.hub.publish(channel, { data: 10n }).catch(() => {});
+    return start.json.cursor;
+  }
+
+  test('poll answers 500 with the catalogue error, releases its subscriptions, and the server keeps serving', async () => {
+    const ch = 'fail:poll';
+    const cursor = await cursorBeforeBadPublication(ch);
+    const a = await poll(server.http, [ch, 'fail:poll2'], {
+      cursor,
+      timeout: 0,
+      signal: AbortSignal.timeout(3000),
+    });
+    assert.equal(a.status, 500);
+    assert.deepEqual(a.json, INTERNAL);
+    assert.equal(server.herald.hub.localSubscribers(ch), 0);
+    assert.equal(server.herald.hub.localSubscribers('fail:poll2'), 0);
+    assert.deepEqual(unhandled, []);
+    const ok = await poll(server.http, ['fail:other'], { timeout: 0 });
+    assert.equal(ok.status, 200);
+  });
+});
