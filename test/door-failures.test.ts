@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startHerald, type TestServer } from './helpers/herald.js';
-import { poll } from './helpers/http.js';
+import { get, poll } from './helpers/http.js';
 
 const INTERNAL = { error: { code: 100, message: 'internal server error', temporary: true } };
 
@@ -45,6 +45,22 @@ describe('a door handler that fails', () => {
     assert.equal(server.herald.hub.localSubscribers('fail:poll2'), 0);
     assert.deepEqual(unhandled, []);
     const ok = await poll(server.http, ['fail:other'], { timeout: 0 });
+    assert.equal(ok.status, 200);
+  });
+
+  test('SSE answers 500 with the catalogue error before the stream starts, and releases its subscriptions', async () => {
+    const ch = 'fail:sse';
+    const cursor = await cursorBeforeBadPublication(ch);
+    const before = server.herald.hub.localStats().numClients;
+    const a = await get(`${server.http}/sse?channel=${ch}&last_event_id=${cursor}`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    assert.equal(a.status, 500);
+    assert.deepEqual(a.json, INTERNAL);
+    assert.equal(server.herald.hub.localSubscribers(ch), 0);
+    assert.equal(server.herald.hub.localStats().numClients, before);
+    assert.deepEqual(unhandled, []);
+    const ok = await get(`${server.http}/healthz`);
     assert.equal(ok.status, 200);
   });
 });
