@@ -4,6 +4,7 @@
 // an embedding application through hub.publish) cannot be encoded for web clients.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { RawClient } from './helpers/centrifuge.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { get, poll } from './helpers/http.js';
 
@@ -62,5 +63,25 @@ describe('a door handler that fails', () => {
     assert.deepEqual(unhandled, []);
     const ok = await get(`${server.http}/healthz`);
     assert.equal(ok.status, 200);
+  });
+
+  test('WebSocket protocol: a recovering subscribe answers the catalogue error and holds no subscription', async () => {
+    const ch = 'fail:ws';
+    const cursor = await cursorBeforeBadPublication(ch);
+    const [epoch, offset] = Object.values(JSON.parse(Buffer.from(cursor, 'base64url').toString()))[0] as [
+      string,
+      number,
+    ];
+    const c = await RawClient.open(server.ws);
+    await c.connect();
+    c.send({ id: 2, subscribe: { channel: ch, recover: true, epoch, offset } });
+    assert.deepEqual(await c.next(), { id: 2, error: INTERNAL.error });
+    assert.equal(server.herald.hub.localSubscribers(ch), 0);
+    // The connection is still served, and the channel can be subscribed afresh.
+    c.send({ id: 3, subscribe: { channel: ch } });
+    assert.deepEqual(await c.next(), { id: 3, subscribe: {} });
+    assert.equal(server.herald.hub.localSubscribers(ch), 1);
+    assert.deepEqual(unhandled, []);
+    await c.close();
   });
 });
