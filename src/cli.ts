@@ -70,6 +70,14 @@ async function main(): Promise<void> {
   }
   const stop = (signal: string) => {
     herald.log.info({ signal }, 'signal received');
+    // Whatever holds the stop up (a frozen Redis, a door that never finishes), the process ends.
+    setTimeout(() => {
+      herald.log.error(
+        { ...herald.shutdownProgress(), shutdownDeadline: herald.config.shutdownDeadline },
+        'shutdown deadline passed; exiting with these still open',
+      );
+      process.exit(1);
+    }, herald.config.shutdownDeadline).unref();
     herald.stop().then(
       () => process.exit(0),
       (err) => {
@@ -88,4 +96,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((err) => {
+  process.stderr.write(`herald: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -126,7 +126,14 @@ export const optionSpecs = {
     'ms',
     duration('ms'),
     10000,
-    'How long connections get to close on SIGINT/SIGTERM before exiting anyway.',
+    'How long connections get to close on SIGINT/SIGTERM before they are cut.',
+  ),
+  shutdownDeadline: time(
+    'ms',
+    duration('ms'),
+    15000,
+    'How long `herald serve` may take to stop in all (connections, then the engine) before it ' +
+      'logs what is still open and exits with code 1. Must be longer than shutdownTimeout.',
   ),
 
   // WebSocket limits
@@ -310,8 +317,22 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
       problems.push(`${from}: ${shown} is invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     }
   }
+  if (problems.length === 0) problems.push(...crossChecks(out as Config));
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return out as Config;
+}
+
+/** Options that only make sense together. */
+function crossChecks(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.shutdownDeadline <= c.shutdownTimeout) {
+    problems.push(
+      `${flagName('shutdownDeadline')} (${formatDuration(c.shutdownDeadline, 'ms')}) must be longer than ` +
+        `${flagName('shutdownTimeout')} (${formatDuration(c.shutdownTimeout, 'ms')}): connections get ` +
+        'shutdownTimeout to close, and the engine stops after that',
+    );
+  }
+  return problems;
 }
 
 /** Options given in code (createHerald) are treated like flags: they win over env and file. */

@@ -80,6 +80,7 @@ describe('durations', () => {
   test('the options that are durations say so, each in the unit its plain numbers always had', () => {
     assert.deepEqual(Object.fromEntries(durations), {
       shutdownTimeout: 'ms',
+      shutdownDeadline: 'ms',
       heartbeatInterval: 'ms',
       redisMetaTtl: 's',
       redisCommandTimeout: 'ms',
@@ -98,13 +99,14 @@ describe('durations', () => {
   test('"250ms", "30s", "5m", "1h" become the same number a plain value in the old unit gives', () => {
     const c = resolveConfig({
       flags: { sseRetry: '250ms', historyTtl: '5m', clientPing: '30s' },
-      env: { HERALD_SHUTDOWN_TIMEOUT: '1h', HERALD_PRESENCE_TTL: '2m' },
+      env: { HERALD_SHUTDOWN_TIMEOUT: '1h', HERALD_SHUTDOWN_DEADLINE: '2h', HERALD_PRESENCE_TTL: '2m' },
       file: { redisMetaTtl: '30d', heartbeatInterval: '1.5s', pollMaxTimeout: 40 },
     });
     assert.equal(c.sseRetry, 250);
     assert.equal(c.historyTtl, 300);
     assert.equal(c.clientPing, 30);
     assert.equal(c.shutdownTimeout, 3_600_000);
+    assert.equal(c.shutdownDeadline, 7_200_000);
     assert.equal(c.presenceTtl, 120);
     assert.equal(c.redisMetaTtl, 30 * 24 * 3600);
     assert.equal(c.heartbeatInterval, 1500);
@@ -130,7 +132,14 @@ describe('durations', () => {
         ['5m', 300_000],
         ['1h', 3_600_000],
       ] as const) {
-        const c = resolveConfig({ flags: { [name]: text } });
+        // The shutdown pair must keep its order (see the cross-check test).
+        const partner =
+          name === 'shutdownTimeout'
+            ? { shutdownDeadline: '2h' }
+            : name === 'shutdownDeadline'
+              ? { shutdownTimeout: '500ms' }
+              : {};
+        const c = resolveConfig({ flags: { [name]: text, ...partner } });
         assert.equal(c[name], unit === 'ms' ? ms : ms / 1000, `${name} = ${text}`);
       }
     }
@@ -171,6 +180,22 @@ describe('durations', () => {
       /pollMaxTimeout|poll-max-timeout/,
     );
     assert.equal(resolveConfig({ flags: { pollMaxTimeout: '24d' } }).pollMaxTimeout, 24 * 86400);
+  });
+
+  test('the shutdown deadline must leave time after connections had theirs', () => {
+    assert.throws(
+      () => resolveConfig({ flags: { shutdownTimeout: '20s' } }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(
+          err.message,
+          /--shutdown-deadline \(15s\) must be longer than --shutdown-timeout \(20s\)/,
+        );
+        return true;
+      },
+    );
+    const c = resolveConfig({ flags: { shutdownTimeout: '20s', shutdownDeadline: '30s' } });
+    assert.deepEqual([c.shutdownTimeout, c.shutdownDeadline], [20_000, 30_000]);
   });
 
   test('per-prefix channel options take durations too', () => {
