@@ -24,6 +24,7 @@ import { sseDoor } from './transports/sse/door.js';
 import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
+import { checkWsInternals } from './transports/ws/ws-internals.js';
 import { webDoor } from './web/pages.js';
 
 /** Every door, in registration order. A new door is one line here. */
@@ -90,6 +91,8 @@ export class Herald {
   /** Registers the doors, starts the engine and listens. Resolves once connections are accepted. */
   async start(): Promise<void> {
     const { app, config } = this;
+    // Before anything listens: the WebSocket fan-out depends on ws internals (see ws-internals.ts).
+    await checkWsInternals();
     await app.register(cors, {
       origin: config.allowedOrigins.length === 0 ? true : config.allowedOrigins,
       credentials: true,
