@@ -71,13 +71,13 @@ export function duration(unit: DurationUnit, { min = 1, maxMs = MAX_TIMER_MS } =
   );
 }
 
-/** A time to live handed to the engine rather than to a timer: no timer limit applies. */
-const ttl = (min: number) => duration('s', { min, maxMs: Number.MAX_SAFE_INTEGER });
+/** Bounds of a time to live handed to the engine rather than to a timer: no timer limit applies. */
+const TTL = { maxMs: Number.MAX_SAFE_INTEGER };
 
 /** Per channel-name-prefix overrides, e.g. {"news:": {"historySize": 1000}}. */
 const channelOptions = z.object({
   historySize: nonNegativeInt.optional(),
-  historyTtl: ttl(0).optional(),
+  historyTtl: duration('s', { ...TTL, min: 0 }).optional(),
   allowClientPublish: bool.optional(),
   joinLeave: bool.optional(),
 });
@@ -95,13 +95,17 @@ interface OptionSpec<T extends z.ZodTypeAny = z.ZodTypeAny> {
 const opt = <T extends z.ZodTypeAny>(schema: T, dflt: z.infer<T>, describe: string, secret = false) =>
   ({ schema, default: dflt, describe, secret }) as OptionSpec<T>;
 /** A duration option; its description gets the unit and the accepted forms appended. */
-const time = <T extends z.ZodTypeAny>(unit: DurationUnit, schema: T, dflt: z.infer<T>, describe: string) =>
-  ({
-    schema,
-    default: dflt,
-    describe: `${describe} A duration (${DURATION_FORMS}); a plain number is ${unitName(unit)}.`,
-    unit,
-  }) as OptionSpec<T>;
+const time = (
+  unit: DurationUnit,
+  dflt: number,
+  describe: string,
+  bounds?: Parameters<typeof duration>[1],
+): OptionSpec<ReturnType<typeof duration>> => ({
+  schema: duration(unit, bounds),
+  default: dflt,
+  describe: `${describe} A duration (${DURATION_FORMS}); a plain number is ${unitName(unit)}.`,
+  unit,
+});
 
 export const optionSpecs = {
   // server
@@ -124,13 +128,11 @@ export const optionSpecs = {
   ),
   shutdownTimeout: time(
     'ms',
-    duration('ms'),
     10000,
     'How long connections get to close on SIGINT/SIGTERM before they are cut.',
   ),
   shutdownDeadline: time(
     'ms',
-    duration('ms'),
     15000,
     'How long `herald serve` may take to stop in all (connections, then the engine) before it ' +
       'logs what is still open and exits with code 1. Must be longer than shutdownTimeout.',
@@ -144,7 +146,6 @@ export const optionSpecs = {
   ),
   heartbeatInterval: time(
     'ms',
-    duration('ms'),
     30000,
     'Time between WebSocket pings on /echo and /chat; a peer that misses one is dropped.',
   ),
@@ -164,18 +165,20 @@ export const optionSpecs = {
   redisPrefix: opt(z.string(), 'herald', 'Prefix for every Redis key and Pub/Sub channel Herald uses.'),
   redisMetaTtl: time(
     's',
-    ttl(1),
     30 * 24 * 3600,
     'How long an idle channel keeps its epoch and offset in Redis, after its history has aged out.',
+    TTL,
   ),
   redisCommandTimeout: time(
     'ms',
-    duration('ms'),
     5000,
     'How long a Redis command may take before it fails with a retryable error.',
   ),
   historySize: opt(nonNegativeInt, 100, 'Publications kept per channel for recovery and polling (0 = none).'),
-  historyTtl: time('s', ttl(0), 300, 'How long a publication stays in history (0 = no age limit).'),
+  historyTtl: time('s', 300, 'How long a publication stays in history (0 = no age limit).', {
+    ...TTL,
+    min: 0,
+  }),
   channelOptions: opt(
     jsonOf(z.record(z.string(), channelOptions)),
     {},
@@ -189,7 +192,6 @@ export const optionSpecs = {
   maxChannelNameLength: opt(positiveInt, 255, 'Longest channel name accepted, in bytes.'),
   presenceTtl: time(
     's',
-    duration('s'),
     60,
     'How long a presence entry lives without refresh (so a crashed node’s clients disappear).',
   ),
@@ -208,25 +210,17 @@ export const optionSpecs = {
   ),
   maxRequestBody: opt(positiveInt, 1024 * 1024, 'Largest HTTP request body accepted, in bytes.'),
   maxChannelsPerRequest: opt(positiveInt, 64, 'Most channels one SSE stream or poll may name.'),
-  sseHeartbeat: time('s', duration('s'), 15, 'Time between SSE comment heartbeats.'),
-  sseRetry: time('ms', duration('ms'), 2000, 'How long a browser waits before reconnecting an SSE stream.'),
-  pollTimeout: time(
-    's',
-    duration('s', { min: 0 }),
-    25,
-    'How long a long poll is held when it names no timeout (0 = answer at once).',
-  ),
-  pollMaxTimeout: time('s', duration('s'), 55, 'Longest long-poll hold a client may ask for.'),
+  sseHeartbeat: time('s', 15, 'Time between SSE comment heartbeats.'),
+  sseRetry: time('ms', 2000, 'How long a browser waits before reconnecting an SSE stream.'),
+  pollTimeout: time('s', 25, 'How long a long poll is held when it names no timeout (0 = answer at once).', {
+    min: 0,
+  }),
+  pollMaxTimeout: time('s', 55, 'Longest long-poll hold a client may ask for.'),
 
   // WebSocket channel protocol (Centrifugo-compatible)
-  clientPing: time('s', duration('s'), 25, 'Time between server pings on /connection/websocket.'),
-  clientPongTimeout: time(
-    's',
-    duration('s'),
-    10,
-    'How long a client has to answer a ping before it is closed.',
-  ),
-  clientConnectTimeout: time('s', duration('s'), 10, 'How long a WebSocket client has to send connect.'),
+  clientPing: time('s', 25, 'Time between server pings on /connection/websocket.'),
+  clientPongTimeout: time('s', 10, 'How long a client has to answer a ping before it is closed.'),
+  clientConnectTimeout: time('s', 10, 'How long a WebSocket client has to send connect.'),
   allowClientPublish: opt(bool, true, 'Whether clients may publish to channels (overridable per prefix).'),
   maxChannelsPerClient: opt(positiveInt, 128, 'Most channels one client connection may subscribe to.'),
   tokenHmacSecret: opt(
