@@ -1,8 +1,8 @@
-import { envName, flagName, optionNames, optionSpecs } from '../src/config.js';
+import { DURATION_FORMS, envName, flagName, formatDefault, optionNames, optionSpecs } from '../src/config.js';
 
 const rows = optionNames.map((n) => {
   const s = optionSpecs[n] as { default: unknown; describe: string; secret?: boolean };
-  const d = s.secret && s.default === '' ? '(empty)' : `\`${JSON.stringify(s.default)}\``;
+  const d = s.secret && s.default === '' ? '(empty)' : `\`${formatDefault(n)}\``;
   return `| \`${flagName(n)}\` | \`${envName(n)}\` | \`${n}\` | ${d} | ${s.describe.replace(/\|/g, '\\|')} |`;
 });
 console.log(`# Configuration
@@ -16,6 +16,12 @@ message naming the option and where it came from; \`herald --help\` prints this 
 Lists are comma-separated in flags and variables (\`HERALD_ALLOWED_ORIGINS=https://a.example,https://b.example\`)
 and JSON arrays in the file; JSON-valued options (\`channelOptions\`, \`mqttUsers\`) are JSON text in
 flags and variables and plain objects in the file.
+
+Durations take a unit: \`${DURATION_FORMS.replace(/, | or /g, '`, `')}\` (ms, s, m, h, d; decimals such as
+\`1.5s\` too). A plain number is in the option's own unit, which each option below names: the unit
+it has always taken, so existing settings keep their meaning (\`historyTtl: 300\` is still five
+minutes, \`sseRetry: 2000\` still two seconds). The value must come to a whole number of that unit:
+\`historyTtl\` takes \`90s\` or \`2m\`, not \`250ms\`. Defaults are shown with their unit.
 
 | flag | environment variable | file key | default | meaning |
 |---|---|---|---|---|

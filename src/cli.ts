@@ -3,8 +3,9 @@
 // flags, HERALD_* environment variables and an optional --config file (in that order of precedence).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseFlags } from './cli-args.js';
 import { checkWorkers, isPrimary, runPrimary } from './cluster.js';
-import { ConfigError, describeOptions, optionNames, readConfigFile, resolveConfig } from './config.js';
+import { ConfigError, describeOptions, readConfigFile, resolveConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { Herald } from './server.js';
 
@@ -19,41 +20,6 @@ Options (flag, environment variable, meaning):
   --config FILE                JSON file with options (camelCase names)
 ${describeOptions()}
 `;
-
-/** Parses `--kebab-name value`, `--kebab-name=value` and bare boolean `--flag` into camelCase keys. */
-export function parseFlags(argv: string[]): {
-  command: string;
-  flags: Record<string, string>;
-  config?: string;
-} {
-  const flags: Record<string, string> = {};
-  let command = 'serve';
-  let config: string | undefined;
-  const known = new Set<string>(optionNames);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) {
-      if (i === 0) command = arg;
-      else throw new ConfigError(`unexpected argument "${arg}"`);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const rawName = arg.slice(2, eq === -1 ? undefined : eq);
-    if (rawName === 'help') {
-      command = 'help';
-      continue;
-    }
-    const name = rawName.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    let value: string;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) value = argv[++i];
-    else value = 'true';
-    if (name === 'config') config = value;
-    else if (!known.has(name)) throw new ConfigError(`unknown option --${rawName} (see herald --help)`);
-    else flags[name] = value;
-  }
-  return { command, flags, config };
-}
 
 /**
  * `herald bench [args]`: the benchmark lives in the source tree (bench/), not in the server, so
@@ -104,6 +70,14 @@ async function main(): Promise<void> {
   }
   const stop = (signal: string) => {
     herald.log.info({ signal }, 'signal received');
+    // Whatever holds the stop up (a frozen Redis, a door that never finishes), the process ends.
+    setTimeout(() => {
+      herald.log.error(
+        { ...herald.shutdownProgress(), shutdownDeadline: herald.config.shutdownDeadline },
+        'shutdown deadline passed; exiting with these still open',
+      );
+      process.exit(1);
+    }, herald.config.shutdownDeadline).unref();
     herald.stop().then(
       () => process.exit(0),
       (err) => {
@@ -122,4 +96,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((err) => {
+  process.stderr.write(`herald: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

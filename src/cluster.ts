@@ -57,12 +57,13 @@ export function runPrimary(config: Config, log: Logger): void {
     log.info({ signal, workers: started.size }, 'stopping workers');
     for (const w of started.keys()) w.process.kill('SIGTERM');
     if (started.size === 0) process.exit(0);
-    // Workers have their own shutdown timeout; this is the last resort if one hangs.
+    // Workers exit on their own at shutdownDeadline; this is for one whose event loop is stuck
+    // and cannot even run that timer. The margin lets a worker's own deadline report come first.
     setTimeout(() => {
       log.error('workers did not stop in time; killing them');
       for (const w of started.keys()) w.process.kill('SIGKILL');
       process.exit(1);
-    }, config.shutdownTimeout + 5000).unref();
+    }, config.shutdownDeadline + 5000).unref();
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -34,10 +34,50 @@ const jsonOf = <T extends z.ZodTypeAny>(inner: T) =>
     }
   }, inner);
 
+export type DurationUnit = 'ms' | 's';
+const MS_PER = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** The longest delay Node's timers keep (2^31-1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const unitName = (unit: DurationUnit) => (unit === 'ms' ? 'milliseconds' : 'seconds');
+export const DURATION_FORMS = '250ms, 30s, 5m, 1h or 2d';
+
+/** "90s" -> 90 in seconds; a plain "90" is already in `unit`. Undefined when it is not a duration. */
+export function parseDuration(text: string, unit: DurationUnit): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (m[2] === undefined) return n;
+  const v = (n * MS_PER[m[2] as keyof typeof MS_PER]) / MS_PER[unit];
+  // 0.3s is 300.00000000000006 ms in binary floating point; it means 300.
+  const whole = Math.round(v);
+  return Math.abs(v - whole) < 1e-9 ? whole : v;
+}
+
+/**
+ * A duration option: a string with a unit ("250ms", "30s", "5m", "1h", "2d") or a plain number in
+ * `unit`, the unit the option has always taken. Either way it becomes a whole number of `unit`, the
+ * same number consumers always got. `maxMs` defaults to what a Node timer can hold.
+ */
+export function duration(unit: DurationUnit, { min = 1, maxMs = MAX_TIMER_MS } = {}) {
+  const name = unitName(unit);
+  const max = Math.floor(maxMs / MS_PER[unit]);
+  return z.preprocess(
+    (v) => (typeof v === 'string' ? (parseDuration(v, unit) ?? v) : v),
+    z
+      .number({ error: `expected a duration such as ${DURATION_FORMS}, or a number of ${name}` })
+      .int({ error: `must be a whole number of ${name}` })
+      .min(min, { error: `must be at least ${min} ${name}` })
+      .max(max, { error: `must be at most ${max} ${name}` }),
+  );
+}
+
+/** Bounds of a time to live handed to the engine rather than to a timer: no timer limit applies. */
+const TTL = { maxMs: Number.MAX_SAFE_INTEGER };
+
 /** Per channel-name-prefix overrides, e.g. {"news:": {"historySize": 1000}}. */
 const channelOptions = z.object({
   historySize: nonNegativeInt.optional(),
-  historyTtl: nonNegativeInt.optional(),
+  historyTtl: duration('s', { ...TTL, min: 0 }).optional(),
   allowClientPublish: bool.optional(),
   joinLeave: bool.optional(),
 });
@@ -49,9 +89,23 @@ interface OptionSpec<T extends z.ZodTypeAny = z.ZodTypeAny> {
   describe: string;
   /** Never print the value (secrets). */
   secret?: boolean;
+  /** For durations: the unit of the parsed value, and of a plain number. */
+  unit?: DurationUnit;
 }
 const opt = <T extends z.ZodTypeAny>(schema: T, dflt: z.infer<T>, describe: string, secret = false) =>
   ({ schema, default: dflt, describe, secret }) as OptionSpec<T>;
+/** A duration option; its description gets the unit and the accepted forms appended. */
+const time = (
+  unit: DurationUnit,
+  dflt: number,
+  describe: string,
+  bounds?: Parameters<typeof duration>[1],
+): OptionSpec<ReturnType<typeof duration>> => ({
+  schema: duration(unit, bounds),
+  default: dflt,
+  describe: `${describe} A duration (${DURATION_FORMS}); a plain number is ${unitName(unit)}.`,
+  unit,
+});
 
 export const optionSpecs = {
   // server
@@ -72,10 +126,16 @@ export const optionSpecs = {
     [],
     'Origins allowed by CORS and for WebSocket upgrades, comma-separated; empty allows every origin.',
   ),
-  shutdownTimeout: opt(
-    positiveInt,
+  shutdownTimeout: time(
+    'ms',
     10000,
-    'Milliseconds to wait for connections to close on SIGINT/SIGTERM before exiting anyway.',
+    'How long connections get to close on SIGINT/SIGTERM before they are cut.',
+  ),
+  shutdownDeadline: time(
+    'ms',
+    15000,
+    'How long `herald serve` may take to stop in all (connections, then the engine) before it ' +
+      'logs what is still open and exits with code 1. Must be longer than shutdownTimeout.',
   ),
 
   // WebSocket limits
@@ -84,10 +144,10 @@ export const optionSpecs = {
     65536,
     'Largest WebSocket message accepted, in bytes; larger ones close the connection with 1009.',
   ),
-  heartbeatInterval: opt(
-    positiveInt,
+  heartbeatInterval: time(
+    'ms',
     30000,
-    'Milliseconds between WebSocket pings on /echo and /chat; a peer that misses one is dropped.',
+    'Time between WebSocket pings on /echo and /chat; a peer that misses one is dropped.',
   ),
   maxBufferedBytes: opt(
     positiveInt,
@@ -103,18 +163,22 @@ export const optionSpecs = {
   ),
   redisUrl: opt(z.string().min(1), 'redis://127.0.0.1:6379', 'Redis server used by the redis engine.'),
   redisPrefix: opt(z.string(), 'herald', 'Prefix for every Redis key and Pub/Sub channel Herald uses.'),
-  redisMetaTtl: opt(
-    positiveInt,
+  redisMetaTtl: time(
+    's',
     30 * 24 * 3600,
-    'Seconds an idle channel keeps its epoch and offset in Redis, after its history has aged out.',
+    'How long an idle channel keeps its epoch and offset (in Redis, and in memory), after its history has aged out.',
+    TTL,
   ),
-  redisCommandTimeout: opt(
-    positiveInt,
+  redisCommandTimeout: time(
+    'ms',
     5000,
-    'Milliseconds a Redis command may take before it fails with a retryable error.',
+    'How long a Redis command may take before it fails with a retryable error.',
   ),
   historySize: opt(nonNegativeInt, 100, 'Publications kept per channel for recovery and polling (0 = none).'),
-  historyTtl: opt(nonNegativeInt, 300, 'Seconds a publication stays in history (0 = no age limit).'),
+  historyTtl: time('s', 300, 'How long a publication stays in history (0 = no age limit).', {
+    ...TTL,
+    min: 0,
+  }),
   channelOptions: opt(
     jsonOf(z.record(z.string(), channelOptions)),
     {},
@@ -126,13 +190,23 @@ export const optionSpecs = {
     'Publications held per subscription while it is being set up; past it the client must resync.',
   ),
   maxChannelNameLength: opt(positiveInt, 255, 'Longest channel name accepted, in bytes.'),
-  presenceTtl: opt(
+  maxPayloadDepth: opt(
     positiveInt,
+    64,
+    'Deepest nesting of arrays/objects in published data; deeper cannot be encoded safely (error 107).',
+  ),
+  presenceTtl: time(
+    's',
     60,
-    'Seconds a presence entry lives without refresh (so a crashed node’s clients disappear).',
+    'How long a presence entry lives without refresh (so a crashed node’s clients disappear).',
   ),
 
   // HTTP doors
+  maxPatternLength: opt(
+    positiveInt,
+    256,
+    "Longest channel-name pattern the server API's channels method accepts, in characters.",
+  ),
   apiKey: opt(
     z.string(),
     '',
@@ -141,15 +215,17 @@ export const optionSpecs = {
   ),
   maxRequestBody: opt(positiveInt, 1024 * 1024, 'Largest HTTP request body accepted, in bytes.'),
   maxChannelsPerRequest: opt(positiveInt, 64, 'Most channels one SSE stream or poll may name.'),
-  sseHeartbeat: opt(positiveInt, 15, 'Seconds between SSE comment heartbeats.'),
-  sseRetry: opt(positiveInt, 2000, 'Milliseconds a browser waits before reconnecting an SSE stream.'),
-  pollTimeout: opt(nonNegativeInt, 25, 'Seconds a long poll is held by default when it names no timeout.'),
-  pollMaxTimeout: opt(positiveInt, 55, 'Longest long-poll hold a client may ask for, in seconds.'),
+  sseHeartbeat: time('s', 15, 'Time between SSE comment heartbeats.'),
+  sseRetry: time('ms', 2000, 'How long a browser waits before reconnecting an SSE stream.'),
+  pollTimeout: time('s', 25, 'How long a long poll is held when it names no timeout (0 = answer at once).', {
+    min: 0,
+  }),
+  pollMaxTimeout: time('s', 55, 'Longest long-poll hold a client may ask for.'),
 
   // WebSocket channel protocol (Centrifugo-compatible)
-  clientPing: opt(positiveInt, 25, 'Seconds between server pings on /connection/websocket.'),
-  clientPongTimeout: opt(positiveInt, 10, 'Seconds a client has to answer a ping before it is closed.'),
-  clientConnectTimeout: opt(positiveInt, 10, 'Seconds a WebSocket client has to send connect.'),
+  clientPing: time('s', 25, 'Time between server pings on /connection/websocket.'),
+  clientPongTimeout: time('s', 10, 'How long a client has to answer a ping before it is closed.'),
+  clientConnectTimeout: time('s', 10, 'How long a WebSocket client has to send connect.'),
   allowClientPublish: opt(bool, true, 'Whether clients may publish to channels (overridable per prefix).'),
   maxChannelsPerClient: opt(positiveInt, 128, 'Most channels one client connection may subscribe to.'),
   tokenHmacSecret: opt(
@@ -240,8 +316,22 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
       problems.push(`${from}: ${shown} is invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     }
   }
+  if (problems.length === 0) problems.push(...crossChecks(out as Config));
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return out as Config;
+}
+
+/** Options that only make sense together. */
+function crossChecks(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.shutdownDeadline <= c.shutdownTimeout) {
+    problems.push(
+      `${flagName('shutdownDeadline')} (${formatDuration(c.shutdownDeadline, 'ms')}) must be longer than ` +
+        `${flagName('shutdownTimeout')} (${formatDuration(c.shutdownTimeout, 'ms')}): connections get ` +
+        'shutdownTimeout to close, and the engine stops after that',
+    );
+  }
+  return problems;
 }
 
 /** Options given in code (createHerald) are treated like flags: they win over env and file. */
@@ -267,12 +357,28 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
+/** A duration in its largest whole unit ("5m" rather than 300 seconds). */
+export function formatDuration(value: number, unit: DurationUnit): string {
+  const ms = value * MS_PER[unit];
+  if (ms === 0) return '0';
+  for (const suffix of ['d', 'h', 'm', 's'] as const) {
+    if (ms % MS_PER[suffix] === 0) return `${ms / MS_PER[suffix]}${suffix}`;
+  }
+  return `${ms}ms`;
+}
+
+/** An option's default as a user would write it: JSON, durations with their unit. */
+export function formatDefault(name: OptionName): string {
+  const spec = optionSpecs[name] as OptionSpec;
+  return spec.unit ? formatDuration(spec.default as number, spec.unit) : JSON.stringify(spec.default);
+}
+
 /** `herald serve --help` text, generated from the schema. */
 export function describeOptions(): string {
   return optionNames
     .map((name) => {
       const spec = optionSpecs[name] as OptionSpec;
-      const dflt = spec.secret ? '' : ` (default ${JSON.stringify(spec.default)})`;
+      const dflt = spec.secret ? '' : ` (default ${formatDefault(name)})`;
       return `  ${flagName(name).padEnd(28)} ${envName(name).padEnd(32)} ${spec.describe}${dflt}`;
     })
     .join('\n');

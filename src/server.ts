@@ -15,7 +15,7 @@ import { Hub } from './hub/hub.js';
 import { createLogger } from './logger.js';
 import type { Engine } from './model/index.js';
 import { centrifugeDoor } from './transports/centrifuge/door.js';
-import type { Door, DoorContext } from './transports/door.js';
+import type { Door } from './transports/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
 import { metricsDoor } from './transports/metrics.js';
 import { mqttDoor } from './transports/mqtt/door.js';
@@ -24,6 +24,7 @@ import { sseDoor } from './transports/sse/door.js';
 import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
+import { checkWsInternals } from './transports/ws/ws-internals.js';
 import { webDoor } from './web/pages.js';
 
 /** Every door, in registration order. A new door is one line here. */
@@ -52,7 +53,9 @@ export class Herald {
   readonly hub: Hub;
   readonly app: FastifyInstance;
   readonly upgrades: UpgradeRouter;
-  private readonly shutdownHooks: (() => Promise<void> | void)[] = [];
+  private readonly shutdownHooks: { door: string; run: () => Promise<void> | void }[] = [];
+  /** The shutdown steps begun and not yet finished, for a report when shutdown overruns. */
+  private readonly unfinished = new Set<string>();
   private readonly listeners = new Map<string, AddressInfo>();
   private stopping: Promise<void> | undefined;
 
@@ -70,6 +73,7 @@ export class Herald {
         presenceTtl: config.presenceTtl,
         maxSubscribeBuffer: config.maxSubscribeBuffer,
         maxChannelNameLength: config.maxChannelNameLength,
+        maxPayloadDepth: config.maxPayloadDepth,
         nodeName: nodeName(config),
       },
       this.log,
@@ -88,6 +92,8 @@ export class Herald {
   /** Registers the doors, starts the engine and listens. Resolves once connections are accepted. */
   async start(): Promise<void> {
     const { app, config } = this;
+    // Before anything listens: the WebSocket fan-out depends on ws internals (see ws-internals.ts).
+    await checkWsInternals();
     await app.register(cors, {
       origin: config.allowedOrigins.length === 0 ? true : config.allowedOrigins,
       credentials: true,
@@ -110,16 +116,17 @@ export class Herald {
         .code(404)
         .send({ error: new HeraldError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`).toJSON() });
     });
-    const ctx: DoorContext = {
-      app,
-      hub: this.hub,
-      config,
-      log: this.log,
-      upgrades: this.upgrades,
-      onShutdown: (fn) => this.shutdownHooks.push(fn),
-      listening: (name, address) => this.listeners.set(name, address),
-    };
-    for (const door of doors) await door.register(ctx);
+    for (const door of doors) {
+      await door.register({
+        app,
+        hub: this.hub,
+        config,
+        log: this.log,
+        upgrades: this.upgrades,
+        onShutdown: (run) => this.shutdownHooks.push({ door: door.name, run }),
+        listening: (name, address) => this.listeners.set(name, address),
+      });
+    }
     await this.hub.start();
     app.server.on('upgrade', (req, socket, head) => this.upgrades.handle(req, socket, head));
     await app.listen({ port: config.port, host: config.host });
@@ -147,17 +154,39 @@ export class Herald {
     this.stopping ??= (async () => {
       this.log.info('Herald is shutting down');
       this.app.server.close(); // stop accepting; established connections are closed by their doors
-      await Promise.allSettled(this.shutdownHooks.map((fn) => fn()));
-      await this.app.close();
-      await this.hub.close();
+      const doorsClosed = await Promise.allSettled(
+        this.shutdownHooks.map(({ door, run }) => this.step(`${door} door`, run)),
+      );
+      for (const r of doorsClosed) {
+        if (r.status === 'rejected') this.log.warn({ err: r.reason }, 'a door failed to shut down');
+      }
+      await this.step('http server', () => this.app.close());
+      await this.step('engine', () => this.hub.close());
       this.log.info('Herald stopped');
     })();
     return this.stopping;
   }
+
+  /**
+   * What a stop in progress is still waiting for (doors, the HTTP server, the engine) and how many
+   * clients are still connected: what a process that cannot wait any longer reports as it exits.
+   */
+  shutdownProgress(): { waitingFor: string[]; clients: number } {
+    return { waitingFor: [...this.unfinished], clients: this.hub.localStats().numClients };
+  }
+
+  private async step(name: string, run: () => Promise<void> | void): Promise<void> {
+    this.unfinished.add(name);
+    try {
+      await run();
+    } finally {
+      this.unfinished.delete(name);
+    }
+  }
 }
 
 function createEngine(config: Config, log: Logger): Engine {
-  if (config.engine === 'memory') return new MemoryEngine();
+  if (config.engine === 'memory') return new MemoryEngine({ metaTtl: config.redisMetaTtl });
   if (config.engine === 'redis') {
     return new RedisEngine({
       url: config.redisUrl,

@@ -3,35 +3,37 @@
 // (answered `{"result": result}`); either way a failed command is answered `{"error": {...}}`.
 import { z } from 'zod';
 import { HeraldError, toHeraldError } from '../errors.js';
-import type { Hub } from '../hub/hub.js';
-import { callMethod } from './methods.js';
+import { type ApiContext, callMethod } from './methods.js';
 
 const batchParams = z.object({
   commands: z.array(z.record(z.string(), z.unknown())),
   parallel: z.boolean().optional(),
 });
 
-async function runCommand(hub: Hub, cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function runCommand(ctx: ApiContext, cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
   const legacy = typeof cmd.method === 'string';
   const keys = Object.keys(cmd);
   try {
-    if (legacy) return { result: await callMethod(hub, cmd.method as string, cmd.params) };
+    if (legacy) return { result: await callMethod(ctx, cmd.method as string, cmd.params) };
     if (keys.length !== 1) throw new HeraldError('BAD_REQUEST', 'a batch command names exactly one method');
     const name = keys[0];
     if (name === 'batch') throw new HeraldError('BAD_REQUEST', 'batches do not nest');
-    return { [name]: await callMethod(hub, name, cmd[name]) };
+    return { [name]: await callMethod(ctx, name, cmd[name]) };
   } catch (err) {
     return { error: toHeraldError(err).toJSON() };
   }
 }
 
 /** Answers `{replies: [...]}` in command order; with `parallel` the commands run concurrently. */
-export async function runBatch(hub: Hub, params: unknown): Promise<{ replies: Record<string, unknown>[] }> {
+export async function runBatch(
+  ctx: ApiContext,
+  params: unknown,
+): Promise<{ replies: Record<string, unknown>[] }> {
   const parsed = batchParams.safeParse(params ?? {});
   if (!parsed.success) throw new HeraldError('BAD_REQUEST', 'batch takes {"commands": [ {...}, ... ]}');
   const { commands, parallel } = parsed.data;
-  if (parallel) return { replies: await Promise.all(commands.map((c) => runCommand(hub, c))) };
+  if (parallel) return { replies: await Promise.all(commands.map((c) => runCommand(ctx, c))) };
   const replies: Record<string, unknown>[] = [];
-  for (const c of commands) replies.push(await runCommand(hub, c));
+  for (const c of commands) replies.push(await runCommand(ctx, c));
   return { replies };
 }

@@ -5,7 +5,7 @@ import { HeraldError, toHeraldError } from '../errors.js';
 import type { Door } from '../transports/door.js';
 import { checkAccess } from './auth.js';
 import { runBatch } from './batch.js';
-import { callMethod, methods } from './methods.js';
+import { type ApiContext, callMethod, methods } from './methods.js';
 
 export const apiDoor: Door = {
   name: 'api',
@@ -25,11 +25,12 @@ export const apiDoor: Door = {
         const name = (req.params as { method?: string }).method;
         if (name !== undefined && !known(name)) throw new HeraldError('METHOD_NOT_FOUND', name);
       });
+      const ctx: ApiContext = { hub, config };
       const run = async (name: string, params: unknown) => {
         if (name === 'batch')
-          return runBatch(hub, params).catch((err) => ({ error: toHeraldError(err).toJSON() }));
+          return runBatch(ctx, params).catch((err) => ({ error: toHeraldError(err).toJSON() }));
         try {
-          return { result: await callMethod(hub, name, params) };
+          return { result: await callMethod(ctx, name, params) };
         } catch (err) {
           const e = toHeraldError(err);
           if (e.kind === 'INTERNAL') log.error({ err, method: name }, 'API method failed');

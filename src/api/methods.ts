@@ -1,19 +1,27 @@
 // The server API's methods: each one a params schema and a call on the hub. The shapes follow
 // Centrifugo's server HTTP API (snake_case), so its server-side client libraries work unchanged.
 import { z } from 'zod';
+import type { Config } from '../config.js';
 import { HeraldError, toHeraldError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import type { HistoryQuery, PublishRequest } from '../model/index.js';
 import { fromBytes } from '../protocol/payload.js';
 import { clientInfoJson } from '../protocol/publication.js';
+import { globMatch } from './glob.js';
+
+/** What every method runs against: the hub, and the limits it enforces. */
+export interface ApiContext {
+  readonly hub: Hub;
+  readonly config: Pick<Config, 'maxPatternLength'>;
+}
 
 interface Method<S extends z.ZodTypeAny = z.ZodTypeAny> {
   params: S;
-  run(hub: Hub, params: z.infer<S>): Promise<unknown>;
+  run(ctx: ApiContext, params: z.infer<S>): Promise<unknown>;
 }
 const method = <S extends z.ZodTypeAny>(
   params: S,
-  run: (hub: Hub, p: z.infer<S>) => Promise<unknown>,
+  run: (ctx: ApiContext, p: z.infer<S>) => Promise<unknown>,
 ): Method<S> => ({
   params,
   run,
@@ -42,17 +50,12 @@ async function publishOne(hub: Hub, ch: string, req: PublishRequest) {
   return { offset: pub.offset, epoch: pub.epoch };
 }
 
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
-}
-
 export const methods: Record<string, Method> = {
-  publish: method(z.object({ channel, ...payload }), async (hub, p) =>
+  publish: method(z.object({ channel, ...payload }), async ({ hub }, p) =>
     publishOne(hub, p.channel, publishRequest(p)),
   ),
 
-  broadcast: method(z.object({ channels: z.array(channel), ...payload }), async (hub, p) => {
+  broadcast: method(z.object({ channels: z.array(channel), ...payload }), async ({ hub }, p) => {
     const req = publishRequest(p);
     // Every channel is tried: one bad name must not stop the others, and each gets its own answer.
     const responses = await Promise.all(
@@ -73,7 +76,7 @@ export const methods: Record<string, Method> = {
       since: position.optional(),
       reverse: z.boolean().optional(),
     }),
-    async (hub, p) => {
+    async ({ hub }, p) => {
       // As in Centrifugo: no limit (or 0) = only the stream position; -1 = everything kept.
       const query: HistoryQuery = { limit: p.limit === undefined ? 0 : p.limit === -1 ? undefined : p.limit };
       if (p.since) query.since = p.since;
@@ -97,27 +100,31 @@ export const methods: Record<string, Method> = {
     },
   ),
 
-  history_remove: method(z.object({ channel }), async (hub, p) => {
+  history_remove: method(z.object({ channel }), async ({ hub }, p) => {
     await hub.removeHistory(p.channel);
     return {};
   }),
 
-  presence: method(z.object({ channel }), async (hub, p) => {
+  presence: method(z.object({ channel }), async ({ hub }, p) => {
     const present = await hub.presence(p.channel);
     const out: Record<string, unknown> = {};
     for (const [id, info] of Object.entries(present)) out[id] = clientInfoJson(info);
     return { presence: out };
   }),
 
-  presence_stats: method(z.object({ channel }), async (hub, p) => {
+  presence_stats: method(z.object({ channel }), async ({ hub }, p) => {
     const s = await hub.presenceStats(p.channel);
     return { num_clients: s.numClients, num_users: s.numUsers };
   }),
 
-  channels: method(z.object({ pattern: z.string().optional() }), async (hub, p) => {
-    const match = p.pattern ? globToRegExp(p.pattern) : undefined;
+  channels: method(z.object({ pattern: z.string().optional() }), async ({ hub, config }, p) => {
+    const { pattern } = p;
+    // Matching costs pattern length x name length per channel: bound the one the caller controls.
+    if (pattern && pattern.length > config.maxPatternLength) {
+      throw new HeraldError('BAD_REQUEST', `pattern longer than ${config.maxPatternLength} characters`);
+    }
     const out: Record<string, { num_clients: number }> = {};
-    const names = (await hub.channelsList()).filter((name) => !match || match.test(name));
+    const names = (await hub.channelsList()).filter((name) => !pattern || globMatch(pattern, name));
     const counts = await hub.channelCounts(names);
     names.forEach((name, i) => {
       out[name] = { num_clients: counts[i] };
@@ -125,7 +132,7 @@ export const methods: Record<string, Method> = {
     return { channels: out };
   }),
 
-  info: method(z.object({}), async (hub) => {
+  info: method(z.object({}), async ({ hub }) => {
     const nodes = await hub.nodes();
     return {
       nodes: nodes.map((n) => ({
@@ -141,7 +148,7 @@ export const methods: Record<string, Method> = {
 };
 
 /** Runs one method with raw params; throws a HeraldError the caller turns into `{error}`. */
-export async function callMethod(hub: Hub, name: string, params: unknown): Promise<unknown> {
+export async function callMethod(ctx: ApiContext, name: string, params: unknown): Promise<unknown> {
   const m = Object.hasOwn(methods, name) ? methods[name] : undefined;
   if (!m) throw new HeraldError('METHOD_NOT_FOUND', name);
   const parsed = m.params.safeParse(params ?? {});
@@ -150,5 +157,5 @@ export async function callMethod(hub: Hub, name: string, params: unknown): Promi
     const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
     throw new HeraldError('BAD_REQUEST', `${where}${issue.message}`);
   }
-  return m.run(hub, parsed.data);
+  return m.run(ctx, parsed.data);
 }

@@ -70,6 +70,140 @@ describe('config', () => {
   });
 });
 
+describe('durations', () => {
+  /** Every duration option and the unit a plain number is in (as before durations had suffixes). */
+  const durations = optionNames.flatMap((n) => {
+    const unit = (optionSpecs[n] as { unit?: 'ms' | 's' }).unit;
+    return unit ? [[n, unit] as const] : [];
+  });
+
+  test('the options that are durations say so, each in the unit its plain numbers always had', () => {
+    assert.deepEqual(Object.fromEntries(durations), {
+      shutdownTimeout: 'ms',
+      shutdownDeadline: 'ms',
+      heartbeatInterval: 'ms',
+      redisMetaTtl: 's',
+      redisCommandTimeout: 'ms',
+      historyTtl: 's',
+      presenceTtl: 's',
+      sseHeartbeat: 's',
+      sseRetry: 'ms',
+      pollTimeout: 's',
+      pollMaxTimeout: 's',
+      clientPing: 's',
+      clientPongTimeout: 's',
+      clientConnectTimeout: 's',
+    });
+  });
+
+  test('"250ms", "30s", "5m", "1h" become the same number a plain value in the old unit gives', () => {
+    const c = resolveConfig({
+      flags: { sseRetry: '250ms', historyTtl: '5m', clientPing: '30s' },
+      env: { HERALD_SHUTDOWN_TIMEOUT: '1h', HERALD_SHUTDOWN_DEADLINE: '2h', HERALD_PRESENCE_TTL: '2m' },
+      file: { redisMetaTtl: '30d', heartbeatInterval: '1.5s', pollMaxTimeout: 40 },
+    });
+    assert.equal(c.sseRetry, 250);
+    assert.equal(c.historyTtl, 300);
+    assert.equal(c.clientPing, 30);
+    assert.equal(c.shutdownTimeout, 3_600_000);
+    assert.equal(c.shutdownDeadline, 7_200_000);
+    assert.equal(c.presenceTtl, 120);
+    assert.equal(c.redisMetaTtl, 30 * 24 * 3600);
+    assert.equal(c.heartbeatInterval, 1500);
+    assert.equal(c.pollMaxTimeout, 40);
+  });
+
+  test('plain numbers keep their old unit, from every source', () => {
+    const c = resolveConfig({
+      flags: { historyTtl: '300' },
+      env: { HERALD_SSE_RETRY: '2000' },
+      file: { clientPing: 25, shutdownTimeout: 10000 },
+    });
+    assert.equal(c.historyTtl, 300);
+    assert.equal(c.sseRetry, 2000);
+    assert.equal(c.clientPing, 25);
+    assert.equal(c.shutdownTimeout, 10000);
+  });
+
+  test('every duration option takes every suffix it can hold whole', () => {
+    for (const [name, unit] of durations) {
+      for (const [text, ms] of [
+        ['1s', 1000],
+        ['5m', 300_000],
+        ['1h', 3_600_000],
+      ] as const) {
+        // The shutdown pair must keep its order (see the cross-check test).
+        const partner =
+          name === 'shutdownTimeout'
+            ? { shutdownDeadline: '2h' }
+            : name === 'shutdownDeadline'
+              ? { shutdownTimeout: '500ms' }
+              : {};
+        const c = resolveConfig({ flags: { [name]: text, ...partner } });
+        assert.equal(c[name], unit === 'ms' ? ms : ms / 1000, `${name} = ${text}`);
+      }
+    }
+  });
+
+  test('0 means "off" only where it did before', () => {
+    assert.equal(resolveConfig({ flags: { historyTtl: '0s' } }).historyTtl, 0);
+    assert.equal(resolveConfig({ flags: { pollTimeout: '0' } }).pollTimeout, 0);
+    assert.throws(() => resolveConfig({ flags: { clientPing: '0s' } }), ConfigError);
+  });
+
+  test('a value that is not a whole number of the unit, or not a duration, is refused clearly', () => {
+    assert.throws(
+      () =>
+        resolveConfig({
+          flags: { historyTtl: '250ms', clientPing: '5 minutes', sseRetry: '-1s' },
+          env: { HERALD_PRESENCE_TTL: '1.5' },
+          file: { heartbeatInterval: '1w' },
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /--history-ttl: "250ms" is invalid: must be a whole number of seconds/);
+        assert.match(
+          err.message,
+          /--client-ping: "5 minutes" is invalid: expected a duration such as 250ms, 30s/,
+        );
+        assert.match(err.message, /--sse-retry: "-1s" is invalid/);
+        assert.match(err.message, /HERALD_PRESENCE_TTL: "1.5" is invalid: must be a whole number of seconds/);
+        assert.match(err.message, /config file "heartbeatInterval": "1w" is invalid/);
+        return true;
+      },
+    );
+  });
+
+  test('timer-driven durations stop at what Node timers can hold (about 24.8 days)', () => {
+    assert.throws(
+      () => resolveConfig({ flags: { pollMaxTimeout: '30d' } }),
+      /pollMaxTimeout|poll-max-timeout/,
+    );
+    assert.equal(resolveConfig({ flags: { pollMaxTimeout: '24d' } }).pollMaxTimeout, 24 * 86400);
+  });
+
+  test('the shutdown deadline must leave time after connections had theirs', () => {
+    assert.throws(
+      () => resolveConfig({ flags: { shutdownTimeout: '20s' } }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(
+          err.message,
+          /--shutdown-deadline \(15s\) must be longer than --shutdown-timeout \(20s\)/,
+        );
+        return true;
+      },
+    );
+    const c = resolveConfig({ flags: { shutdownTimeout: '20s', shutdownDeadline: '30s' } });
+    assert.deepEqual([c.shutdownTimeout, c.shutdownDeadline], [20_000, 30_000]);
+  });
+
+  test('per-prefix channel options take durations too', () => {
+    const c = resolveConfig({ env: { HERALD_CHANNEL_OPTIONS: '{"news:":{"historyTtl":"1h"}}' } });
+    assert.deepEqual(c.channelOptions, { 'news:': { historyTtl: 3600 } });
+  });
+});
+
 describe('docs/configuration.md', () => {
   test('documents every option', async () => {
     const { readFile } = await import('node:fs/promises');
@@ -78,5 +212,19 @@ describe('docs/configuration.md', () => {
       (n) => !doc.includes(`\`${flagName(n)}\``) || !doc.includes(`\`${envName(n)}\``),
     );
     assert.deepEqual(missing, [], 'regenerate the table in docs/configuration.md');
+  });
+
+  test("states each duration option's unit and the forms it accepts", async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const name of optionNames) {
+      const unit = (optionSpecs[name] as { unit?: 'ms' | 's' }).unit;
+      if (!unit) continue;
+      const row = doc.split('\n').find((l) => l.includes(`| \`${name}\` |`));
+      assert.ok(row, `${name} has a row`);
+      const plain = unit === 'ms' ? 'milliseconds' : 'seconds';
+      assert.match(row, new RegExp(`a plain number is ${plain}`), `${name}'s row states its unit`);
+      assert.match(row, /250ms.*30s.*5m.*1h/, `${name}'s row shows the accepted forms`);
+    }
   });
 });

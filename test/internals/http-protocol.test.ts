@@ -1,10 +1,8 @@
-// The pure encoders behind SSE and polling, and the timer wheel that holds polls.
+// The pure encoders behind SSE and polling.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeCursor, encodeCursor, LiveCursor } from '../../src/protocol/cursor.js';
 import { dataLines, eventFields, idLine, publicationFrame } from '../../src/protocol/sse.js';
-import { TimerWheel } from '../../src/transports/poll/timer-wheel.js';
-import { sleep } from '../helpers/http.js';
 
 describe('cursor', () => {
   test('round-trips every channel position, and is URL- and header-safe', () => {
@@ -80,26 +78,5 @@ describe('SSE framing', () => {
     });
     // A single-channel stream's id is the cursor of that channel at this publication.
     assert.equal(soloId.toString(), idLine(encodeCursor(new Map([['c', { epoch: 'e', offset: 3 }]]))));
-  });
-});
-
-describe('timer wheel', () => {
-  test('expires items after their delay, never before, and forgets removed ones', async () => {
-    const fired: [string, number][] = [];
-    const t0 = Date.now();
-    const wheel = new TimerWheel<string>(50, (item) => fired.push([item, Date.now() - t0]));
-    wheel.add('a', 100);
-    const kb = wheel.add('b', 100);
-    wheel.add('c', 200);
-    wheel.remove('b', kb);
-    assert.equal(wheel.size, 2);
-    await sleep(400);
-    assert.deepEqual(
-      fired.map(([i]) => i),
-      ['a', 'c'],
-    );
-    assert.ok(fired[0][1] >= 95, `a fired at ${fired[0][1]} ms`);
-    assert.ok(fired[1][1] >= 195, `c fired at ${fired[1][1]} ms`);
-    assert.equal(wheel.size, 0);
   });
 });

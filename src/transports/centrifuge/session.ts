@@ -156,7 +156,13 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       this.ws.pause();
       return;
     }
-    void this.drain();
+    this.drain().catch((err) => this.fail(err));
+  }
+
+  /** A failure no command reply can carry: the connection ends, and the SDK reconnects and recovers. */
+  private fail(err: unknown): void {
+    this.ctx.log.error({ client: this.id, err }, 'session failed');
+    this.disconnect(Disconnects.SERVER_ERROR);
   }
 
   private async drain(): Promise<void> {
@@ -313,23 +319,39 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       hub.unsubscribe(channel, this);
       return undefined;
     }
-    const reply: Record<string, unknown> = {};
-    if (recoverable) reply.recoverable = true;
-    if (positioned) {
-      reply.positioned = true;
-      reply.epoch = result.position.epoch;
-      reply.offset = result.position.offset;
-    }
-    if (req.recover) {
-      reply.was_recovering = true;
-      if (result.recovered) {
-        reply.recovered = true;
-        reply.publications = result.publications.map(wirePublication);
+    let answer: string;
+    try {
+      const reply: Record<string, unknown> = {};
+      if (recoverable) reply.recoverable = true;
+      if (positioned) {
+        reply.positioned = true;
+        reply.epoch = result.position.epoch;
+        reply.offset = result.position.offset;
       }
+      if (req.recover) {
+        reply.was_recovering = true;
+        if (result.recovered) {
+          reply.recovered = true;
+          reply.publications = result.publications.map(wirePublication);
+        }
+      }
+      answer = encodeResult(_id, 'subscribe', reply);
+    } catch (err) {
+      // Answered as an error (an unencodable publication, say): the client is not subscribed, so
+      // neither is this connection.
+      this.subs.delete(channel);
+      hub.unsubscribe(channel, this);
+      throw err;
     }
     // The reply goes out before live delivery starts: what arrived meanwhile follows it, in order.
-    this.send(encodeResult(_id, 'subscribe', reply));
-    result.start();
+    this.send(answer);
+    try {
+      result.start();
+    } catch (err) {
+      // The client already believes it is subscribed; only a reconnect (and recovery) is honest.
+      this.fail(err);
+      return undefined;
+    }
     sub.present = true;
     await hub.join(channel, this.info, opts.joinLeave).catch((err) => {
       this.ctx.log.warn({ client: this.id, channel, err: (err as Error).message }, 'presence join failed');
@@ -397,7 +419,11 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
     this.closed = true;
     this.queue.length = 0;
     this.ctx.sessions.delete(this);
-    for (const [channel, sub] of [...this.subs]) void this.leave(channel, sub);
+    for (const [channel, sub] of [...this.subs]) {
+      this.leave(channel, sub).catch((err) =>
+        this.ctx.log.error({ client: this.id, channel, err }, 'leaving a channel failed'),
+      );
+    }
     if (this.connected) this.ctx.hub.clientDisconnected();
     this.connected = false;
   }

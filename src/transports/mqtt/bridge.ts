@@ -67,6 +67,7 @@ export class MqttBridge implements Subscriber<Buffer> {
         authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       },
       (packet, client) => this.toHub(packet, client),
+      (err) => this.callbackFailed(err),
     );
   }
 
@@ -110,8 +111,9 @@ export class MqttBridge implements Subscriber<Buffer> {
     const persistence = this.persistence as {
       subscriptionsByClient(c: Client): Promise<{ topic: string; qos: number }[]>;
     };
-    persistence.subscriptionsByClient(client).then(
-      (subs) => {
+    persistence
+      .subscriptionsByClient(client)
+      .then((subs) => {
         if (subs.length === 0) return;
         this.broker.publish(
           {
@@ -125,9 +127,10 @@ export class MqttBridge implements Subscriber<Buffer> {
           null,
           () => {},
         );
-      },
-      (err: Error) => this.o.log.warn({ client: client.id, err: err.message }, 'MQTT session lookup failed'),
-    );
+      })
+      .catch((err: Error) =>
+        this.o.log.warn({ client: client.id, err: err.message }, 'MQTT session lookup failed'),
+      );
   }
 
   private preConnect(
@@ -183,10 +186,17 @@ export class MqttBridge implements Subscriber<Buffer> {
       cb(null);
       return;
     }
-    this.toHub(packet, client).then(() => {
-      this.broker.markAccepted(packet);
-      cb(null);
-    }, cb);
+    this.toHub(packet, client)
+      .then(() => {
+        this.broker.markAccepted(packet);
+        cb(null);
+      }, cb)
+      // cb hands the packet back to aedes; a throw from there has no caller left to report to.
+      .catch((err) => this.callbackFailed(err));
+  }
+
+  private callbackFailed(err: unknown): void {
+    this.o.log.error({ err }, 'MQTT broker callback failed');
   }
 
   private publishProblem(packet: PublishPacket): string | undefined {

@@ -18,6 +18,8 @@ export class HeraldBroker extends Aedes {
   constructor(
     options: AedesOptions,
     private readonly toHub: ToHub,
+    /** Told of a throw from aedes's own callback, which would otherwise be an unhandled rejection. */
+    private readonly callbackFailed: (err: unknown) => void,
   ) {
     super(options);
   }
@@ -46,9 +48,11 @@ export class HeraldBroker extends Aedes {
       done();
       return;
     }
-    this.toHub(packet, client).then(
-      () => done(),
-      (err: Error) => done(err),
-    );
+    this.toHub(packet, client)
+      .then(
+        () => done(),
+        (err: Error) => done(err),
+      )
+      .catch(this.callbackFailed);
   }
 }

@@ -5,7 +5,6 @@ import { HeraldError } from '../../errors.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
 import type { Door } from '../door.js';
 import { Poller } from './poller.js';
-import { TimerWheel } from './timer-wheel.js';
 
 /** Seconds to hold: the client's `timeout` (capped), else the configured default. */
 export function holdSeconds(raw: unknown, dflt: number, max: number): number {
@@ -16,12 +15,20 @@ export function holdSeconds(raw: unknown, dflt: number, max: number): number {
   return Math.min(Number(raw), max);
 }
 
+// One function for every held poll's timer rather than a closure each.
+const answerAtDeadline = (poller: Poller) => poller.answer();
+
 export const pollDoor: Door = {
   name: 'poll',
   register({ app, hub, config, onShutdown }) {
     const held = new Set<Poller>();
-    const wheel = new TimerWheel<Poller>(1000, (p) => p.answer());
     let closing = false;
+    // Shared by every poller rather than a closure per request: held polls are most of the memory.
+    const release = (p: Poller) => {
+      held.delete(p);
+      clearTimeout(p.timer);
+      for (const c of p.channels) hub.unsubscribe(c, p);
+    };
 
     app.get('/poll', async (req: FastifyRequest, reply: FastifyReply) => {
       if (closing) throw new HeraldError('NOT_AVAILABLE', 'server is shutting down');
@@ -31,50 +38,45 @@ export const pollDoor: Door = {
       const timeout = holdSeconds(q.timeout, config.pollTimeout, config.pollMaxTimeout);
       reply.header('cache-control', 'no-store').type('application/json; charset=utf-8');
 
-      return new Promise<string>((resolve, reject) => {
-        const poller = new Poller(channels, new Map(), config.maxBufferedBytes, (p, body) => {
-          held.delete(p);
-          if (p.wheelKey >= 0) wheel.remove(p, p.wheelKey);
-          for (const c of channels) hub.unsubscribe(c, p);
-          resolve(body);
-        });
-        // A client that goes away releases its subscriptions at once, not at its deadline.
-        reply.raw.on('close', () => poller.answer());
-        subscribeAll(hub, channels, poller, since).then((sub) => {
-          if (poller.done) {
-            // Answered (client gone, shutdown) while subscribing: let go of what was just taken.
-            for (const c of channels) hub.unsubscribe(c, poller);
-            return;
+      const poller = new Poller(channels, new Map(), config.maxBufferedBytes, release);
+      // A client that goes away releases its subscriptions at once, not at its deadline.
+      reply.raw.on('close', () => poller.answer());
+
+      const sub = await subscribeAll(hub, channels, poller, since);
+      if (poller.done) {
+        // Answered (client gone, shutdown) while subscribing: let go of what was just taken.
+        release(poller);
+        return poller.answered;
+      }
+      // Anything thrown from here on (an unencodable publication, say) is answered as an error by
+      // fastify; the subscriptions must not outlive the request.
+      try {
+        poller.cursor = startingCursor(sub, channels, since);
+        let complete = true;
+        for (const pub of sub.publications) {
+          if (!poller.take(pub, poller.format.encode(pub))) {
+            complete = false;
+            break;
           }
-          poller.cursor = startingCursor(sub, channels, since);
-          let complete = true;
-          for (const pub of sub.publications) {
-            if (!poller.take(pub, poller.format.encode(pub))) {
-              complete = false;
-              break;
-            }
-          }
-          if (
-            sub.publications.length > 0 ||
-            sub.gaps.length > 0 ||
-            timeout === 0 ||
-            poller.done ||
-            !complete
-          ) {
-            poller.answer(sub.gaps);
-            return;
-          }
+        }
+        if (sub.publications.length > 0 || sub.gaps.length > 0 || timeout === 0 || !complete) {
+          poller.answer(sub.gaps);
+        } else {
           held.add(poller);
-          poller.wheelKey = wheel.add(poller, timeout * 1000);
+          poller.timer = setTimeout(answerAtDeadline, timeout * 1000, poller);
+          poller.timer.unref();
           sub.start(); // may deliver at once what arrived while history was read
-        }, reject);
-      });
+        }
+      } catch (err) {
+        poller.cancel();
+        throw err;
+      }
+      return poller.answered;
     });
 
     onShutdown(() => {
       closing = true;
       for (const p of [...held]) p.answer();
-      wheel.stop();
     });
   },
 };

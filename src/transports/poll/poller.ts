@@ -10,20 +10,28 @@ export const pollFormat: FrameFormat<string> = { name: 'poll', encode: publicati
 
 export class Poller implements Subscriber<string> {
   readonly format = pollFormat;
+  /** The answer's body, once there is one; a cancelled poller never settles. */
+  readonly answered: Promise<string>;
+  private settle!: (body: string) => void;
   private readonly frames: string[] = [];
   private bytes = 0;
   private scheduled = false;
   done = false;
-  /** Timer wheel bucket while held. */
-  wheelKey = -1;
+  /** Answers at the deadline while held. */
+  timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly channels: string[],
     public cursor: Cursor,
     /** Answer bytes beyond which the rest waits for the next poll (it stays in history). */
     private readonly maxBytes: number,
-    private readonly onAnswer: (poller: Poller, body: string) => void,
-  ) {}
+    /** Lets go of the poller's subscriptions and timer; one function shared by every poller. */
+    private readonly release: (poller: Poller) => void,
+  ) {
+    this.answered = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+  }
 
   /** Adds what history gave; the answer goes out when the caller says (no coalescing needed). */
   take(pub: Publication, frame: string): boolean {
@@ -55,11 +63,19 @@ export class Poller implements Subscriber<string> {
     this.answer();
   }
 
+  /** Ends without an answer: the request failed and is answered as an error instead. */
+  cancel(): void {
+    if (this.done) return;
+    this.done = true;
+    this.release(this);
+  }
+
   answer(gaps: string[] = []): void {
     if (this.done) return;
     this.done = true;
     let body = `{"publications":[${this.frames.join(',')}],"cursor":"${encodeCursor(this.cursor)}"`;
     if (gaps.length > 0) body += `,"gap":${JSON.stringify(gaps)}`;
-    this.onAnswer(this, `${body}}`);
+    this.release(this);
+    this.settle(`${body}}`);
   }
 }

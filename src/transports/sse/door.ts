@@ -4,7 +4,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HeraldError } from '../../errors.js';
-import { eventFields, idLine, retryLine } from '../../protocol/sse.js';
+import { eventFields, idLine, retryLine, type SseFrame } from '../../protocol/sse.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
 import type { Door } from '../door.js';
 import { SharedHeartbeat } from './heartbeat.js';
@@ -38,9 +38,17 @@ export const sseDoor: Door = {
         gone = true;
       };
       res.once('close', markGone);
-      // Errors up to here are answered as JSON; from here on the answer is a stream.
       const sub = await subscribeAll(hub, channels, stream, since);
       res.off('close', markGone);
+      let frames: SseFrame[];
+      try {
+        // Encoded while a failure can still be answered as an error rather than a cut stream.
+        frames = sub.publications.map((pub) => stream.format.encode(pub));
+      } catch (err) {
+        for (const c of channels) hub.unsubscribe(c, stream);
+        throw err;
+      }
+      // Errors up to here are answered as JSON; from here on the answer is a stream.
       reply.hijack();
       if (gone || res.destroyed || closing) {
         for (const c of channels) hub.unsubscribe(c, stream);
@@ -50,26 +58,32 @@ export const sseDoor: Door = {
       channelsOf.set(stream, channels);
       hub.clientConnected();
       streams.add(stream);
-      res.writeHead(200, {
-        ...definedHeaders(reply.getHeaders()),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        'x-accel-buffering': 'no',
-      });
-      res.on('close', () => stream.end('client'));
+      try {
+        res.writeHead(200, {
+          ...definedHeaders(reply.getHeaders()),
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          'x-accel-buffering': 'no',
+        });
+        res.on('close', () => stream.end('client'));
 
-      stream.startAt(startingCursor(sub, channels, since));
-      const id = idLine(stream.token());
-      let head = retryLine(config.sseRetry);
-      // A resume that cannot be complete says so before anything else.
-      if (sub.gaps.length > 0) head += eventFields('gap', JSON.stringify({ channels: sub.gaps })) + id;
-      // `ready` carries the starting cursor, so even a stream that never got a publication resumes.
-      head += eventFields('ready', JSON.stringify({ channels })) + id;
-      stream.open = true;
-      stream.write(head);
-      for (const pub of sub.publications) stream.deliver(pub, stream.format.encode(pub));
-      sub.start();
-      if (stream.resyncPending) stream.end('resync');
+        stream.startAt(startingCursor(sub, channels, since));
+        const id = idLine(stream.token());
+        let head = retryLine(config.sseRetry);
+        // A resume that cannot be complete says so before anything else.
+        if (sub.gaps.length > 0) head += eventFields('gap', JSON.stringify({ channels: sub.gaps })) + id;
+        // `ready` carries the starting cursor, so even a stream that never got a publication resumes.
+        head += eventFields('ready', JSON.stringify({ channels })) + id;
+        stream.open = true;
+        stream.write(head);
+        for (let i = 0; i < frames.length; i++) stream.deliver(sub.publications[i], frames[i]);
+        sub.start();
+        if (stream.resyncPending) stream.end('resync');
+      } catch (err) {
+        // The status line is out: all that is left is to cut the stream and let go of it.
+        log.error({ err, channels }, 'SSE stream failed; ended');
+        stream.end('error');
+      }
     });
 
     onShutdown(() => {

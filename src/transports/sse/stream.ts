@@ -9,7 +9,7 @@ import { writeCoalesced } from '../coalesce.js';
 
 export const sseFormat: FrameFormat<SseFrame> = { name: 'sse', encode: publicationFrame };
 
-export type EndReason = 'client' | 'slow' | 'resync' | 'shutdown';
+export type EndReason = 'client' | 'slow' | 'resync' | 'shutdown' | 'error';
 
 export class SseStream implements Subscriber<SseFrame> {
   readonly format = sseFormat;
@@ -95,8 +95,9 @@ export class SseStream implements Subscriber<SseFrame> {
   end(reason: EndReason): void {
     if (this.ended) return;
     this.ended = true;
-    // A slow client would never drain a graceful end; cut it.
-    if (reason === 'slow') this.res.destroy();
+    // A slow client would never drain a graceful end; after an error the last event may be
+    // incomplete, and a clean end would pass it off as whole. Cut both.
+    if (reason === 'slow' || reason === 'error') this.res.destroy();
     else this.res.end();
     this.onEnd(this, reason);
   }

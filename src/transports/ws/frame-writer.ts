@@ -10,12 +10,7 @@ import { WebSocket } from 'ws';
 import { framePayload } from '../../protocol/ws-frame.js';
 import { writeCoalesced } from '../coalesce.js';
 import { closeSlow } from './plain-server.js';
-
-/** The parts of a ws 8 WebSocket this module relies on; checked at runtime, with ws.send as fallback. */
-interface WsInternals {
-  _socket?: Socket | null;
-  _sender?: { _state?: number };
-}
+import { senderWritesAtOnce, socketOf } from './ws-internals.js';
 
 /** A connection that fan-out writes frames to: the ws, its socket, and when it was last written. */
 export class FrameTarget {
@@ -24,8 +19,7 @@ export class FrameTarget {
   lastTick = -1;
 
   constructor(readonly ws: WebSocket) {
-    const s = (ws as unknown as WsInternals)._socket;
-    this.socket = s && typeof s.write === 'function' ? s : undefined;
+    this.socket = socketOf(ws);
   }
 }
 
@@ -49,7 +43,7 @@ export function writeFrame<T extends FrameTarget>(
     onSlow(target);
     return false;
   }
-  if (socket === undefined || (ws as unknown as WsInternals)._sender?._state !== 0) {
+  if (socket === undefined || !senderWritesAtOnce(ws)) {
     ws.send(framePayload(frame), { binary });
     return true;
   }

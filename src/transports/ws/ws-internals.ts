@@ -1,0 +1,106 @@
+// Every use of `ws` internals, in one place. The fan-out writes ready-made frames straight to a
+// connection's TCP socket (frame-writer.ts), which needs two things ws does not expose: the socket
+// (`_socket`), and whether ws's sender is writing at once or queueing (`_sender._state`: 0 writes at
+// once; while it compresses or reads a Blob it queues, and a frame written past it would overtake
+// the queue). Private fields may change in any release, even a patch, so package.json pins `ws` to
+// the exact version this was written against, and checkWsInternals() runs when Herald starts: after
+// an upgrade that changed them it refuses to start with a message saying so, rather than
+// corrupting frame order or silently falling back to slower sends.
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
+
+/** The `ws` version these internals were checked against (package.json pins it). */
+export const WS_VERSION_CHECKED = '8.23.0';
+
+interface Internals {
+  _socket?: unknown;
+  _sender?: { _state?: unknown } | null;
+  setSocket?: (socket: Duplex, head: Buffer, options: { maxPayload: number }) => void;
+}
+
+const internals = (ws: WebSocket) => ws as unknown as Internals;
+
+/** The TCP socket under an open server-side WebSocket; undefined when there is none to write to. */
+export function socketOf(ws: WebSocket): Socket | undefined {
+  const s = internals(ws)._socket as Socket | null | undefined;
+  return s && typeof s.write === 'function' ? s : undefined;
+}
+
+/** Whether ws writes a send at once (true), or queues it behind a compression or a Blob read. */
+export function senderWritesAtOnce(ws: WebSocket): boolean {
+  return internals(ws)._sender?._state === 0;
+}
+
+let checked: Promise<void> | undefined;
+
+/**
+ * Checks that the installed ws has the internals above, once per process: a server-side WebSocket
+ * over an in-memory stream (no network), whose sender must be idle, then queue while it reads a
+ * Blob, then be idle again. Rejects with what changed and what to do.
+ */
+export function checkWsInternals(Ws: typeof WebSocket = WebSocket): Promise<void> {
+  if (Ws !== WebSocket) return runCheck(Ws);
+  checked ??= runCheck(Ws);
+  return checked;
+}
+
+async function runCheck(Ws: typeof WebSocket): Promise<void> {
+  const problems: string[] = [];
+  const stream = new Duplex({
+    read() {},
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
+  let ws: WebSocket | undefined;
+  try {
+    // What WebSocketServer does for an accepted upgrade: a server-side socket, then setSocket().
+    ws = new (Ws as unknown as new (address: null, protocols: undefined, options: object) => WebSocket)(
+      null,
+      undefined,
+      {},
+    );
+    const setSocket = internals(ws).setSocket;
+    if (typeof setSocket !== 'function') problems.push('WebSocket#setSocket is gone');
+    else setSocket.call(ws, stream, Buffer.alloc(0), { maxPayload: 0 });
+    if (socketOf(ws) !== stream) problems.push('_socket is not the connection stream');
+    if (!senderWritesAtOnce(ws)) problems.push('_sender._state is not 0 while the sender is idle');
+    if (problems.length === 0) {
+      const sent = new Promise<Error | undefined>((resolve) => ws?.send(new Blob(['x']), resolve));
+      if (senderWritesAtOnce(ws)) problems.push('_sender._state stays 0 while a Blob is read');
+      // A changed sender might never call back; the check must not keep the server from starting.
+      let timer: NodeJS.Timeout | undefined;
+      const err = await Promise.race([
+        sent,
+        new Promise<Error>((resolve) => {
+          timer = setTimeout(() => resolve(new Error('no callback within 1 s')), 1000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (err) problems.push(`sending a Blob through the checked socket failed: ${err.message}`);
+      else if (!senderWritesAtOnce(ws)) problems.push('_sender._state is not 0 again after the Blob');
+    }
+  } catch (err) {
+    problems.push(`the check threw: ${(err as Error).message}`);
+  } finally {
+    ws?.terminate();
+    stream.destroy();
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `ws ${installedWsVersion()} does not have the internals Herald writes frames through ` +
+        `(${problems.join('; ')}). Herald was checked with ws ${WS_VERSION_CHECKED}, pinned in ` +
+        'package.json: install that version, or update src/transports/ws/ws-internals.ts for this one.',
+    );
+  }
+}
+
+function installedWsVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('ws/package.json') as { version: string }).version;
+  } catch {
+    return '(unknown version)';
+  }
+}
