@@ -2,8 +2,8 @@
 // (node:cluster hands connections out) and share channel state through the Redis engine. The primary
 // serves nothing itself; it restarts a worker that dies and forwards a shutdown to every worker.
 import cluster, { type Worker } from 'node:cluster';
-import type { Logger } from 'pino';
 import { type Config, ConfigError } from './config.js';
+import type { Logger } from './model/index.js';
 
 /** Workers restarted faster than this after starting are not restarted again (a crash loop). */
 const MIN_UPTIME_MS = 5000;

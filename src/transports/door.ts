@@ -1,9 +1,9 @@
 // What every door gets from the composition root, and the one shape a door has.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Hub } from '../hub/hub.js';
+import type { Logger } from '../model/index.js';
 import type { UpgradeRouter } from './upgrade.js';
 
 export interface DoorContext {

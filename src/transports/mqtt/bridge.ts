@@ -8,9 +8,8 @@
 // even while nobody subscribes to its topic, and persistent sessions that are offline hold
 // subscriptions aedes knows about but no connected client expresses.
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes';
-import type { Logger } from 'pino';
 import type { Hub } from '../../hub/hub.js';
-import type { FrameFormat, Publication, Subscriber } from '../../model/index.js';
+import type { FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
 import { channelNameProblem } from '../../model/index.js';
 import { fromBytes, toBytes } from '../../protocol/payload.js';
 import type { MqttAuth } from './auth.js';
