@@ -4,7 +4,6 @@ import { describe, test } from 'node:test';
 import { decodeCursor, encodeCursor, LiveCursor } from '../../src/protocol/cursor.js';
 import { dataLines, eventFields, idLine, publicationFrame } from '../../src/protocol/sse.js';
 import { TimerWheel } from '../../src/transports/poll/timer-wheel.js';
-import { sleep } from '../helpers/http.js';
 
 describe('cursor', () => {
   test('round-trips every channel position, and is URL- and header-safe', () => {
@@ -84,22 +83,38 @@ describe('SSE framing', () => {
 });
 
 describe('timer wheel', () => {
-  test('expires items after their delay, never before, and forgets removed ones', async () => {
+  test('expires items after their delay and within one resolution of it, and forgets removed ones', (t) => {
+    // The wheel's interval and clock are faked, and time moves a millisecond at a time: each item
+    // is seen to fire at the exact millisecond it does.
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 0 });
     const fired: [string, number][] = [];
-    const t0 = Date.now();
-    const wheel = new TimerWheel<string>(50, (item) => fired.push([item, Date.now() - t0]));
+    const wheel = new TimerWheel<string>(50, (item) => fired.push([item, Date.now()]));
     wheel.add('a', 100);
     const kb = wheel.add('b', 100);
     wheel.add('c', 200);
     wheel.remove('b', kb);
     assert.equal(wheel.size, 2);
-    await sleep(400);
+    for (let ms = 0; ms < 400; ms++) t.mock.timers.tick(1);
     assert.deepEqual(
       fired.map(([i]) => i),
       ['a', 'c'],
     );
-    assert.ok(fired[0][1] >= 95, `a fired at ${fired[0][1]} ms`);
-    assert.ok(fired[1][1] >= 195, `c fired at ${fired[1][1]} ms`);
+    const [[, a], [, c]] = fired;
+    assert.ok(a >= 100 && a < 150, `a fired at ${a} ms`);
+    assert.ok(c >= 200 && c < 250, `c fired at ${c} ms`);
     assert.equal(wheel.size, 0);
+  });
+
+  test('an item added between two ticks still waits its whole delay', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 0 });
+    const fired: number[] = [];
+    const wheel = new TimerWheel<string>(50, () => fired.push(Date.now()));
+    wheel.add('first', 1000); // starts the wheel at 0
+    t.mock.timers.tick(30);
+    wheel.add('late', 100); // due at 130 or after
+    for (let ms = 30; ms < 300; ms++) t.mock.timers.tick(1);
+    assert.equal(fired.length, 1);
+    assert.ok(fired[0] >= 130 && fired[0] < 180, `fired at ${fired[0]} ms`);
+    wheel.stop();
   });
 });
