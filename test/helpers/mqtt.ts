@@ -53,7 +53,7 @@ export class MqttTestClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== done);
-        reject(new Error(`no MQTT message within ${ms} ms`));
+        reject(new Error(`no MQTT message for client ${this.client.options.clientId} within ${ms} ms`));
       }, ms);
       const done = (msg: MqttMessage) => {
         clearTimeout(timer);
