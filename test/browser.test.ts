@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { hasChromium, launchChromium } from './helpers/browser.js';
+import { launchChromium, needsChromium } from './helpers/browser.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 
-describe('in a real browser', { skip: !hasChromium && 'chromium is not installed' }, () => {
+describe('in a real browser', { skip: needsChromium() }, () => {
   let server: TestServer;
   let browser: Browser;
   before(async () => {
@@ -48,6 +48,10 @@ describe('in a real browser', { skip: !hasChromium && 'chromium is not installed
     for (const p of [a, b]) {
       await p.locator('#sse-log li', { hasText: '"hello from tab A"' }).waitFor({ timeout: 5000 });
     }
+    // Tab A's own broadcast, if the server sent one, would reach it before this later message.
+    await b.fill('#ws-input', 'marker from tab B');
+    await b.click('#ws-form button');
+    await a.locator('#ws-log li', { hasText: 'Broadcast: marker from tab B' }).waitFor({ timeout: 5000 });
     assert.equal(await a.locator('#ws-log li', { hasText: 'Broadcast: hello from tab A' }).count(), 0);
     await a.close();
     await b.close();

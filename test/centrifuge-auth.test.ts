@@ -2,9 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Centrifuge } from 'centrifuge';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
+import WebSocket from 'ws';
 import { once, RawClient, sdkClient, subscribed } from './helpers/centrifuge.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
+import { until } from './helpers/until.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough';
 
@@ -12,6 +14,18 @@ function token(claims: Record<string, unknown>, expiresInSeconds?: number, secre
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
   if (expiresInSeconds !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSeconds);
   return jwt.sign(new TextEncoder().encode(secret));
+}
+
+/** The SDK's WebSocket, noting when each server ping (an empty command, `{}`) arrives. */
+function pingWatchingWebSocket(pings: number[]) {
+  return class extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols);
+      this.on('message', (data: Buffer) => {
+        for (const line of data.toString().split('\n')) if (line === '{}') pings.push(Date.now());
+      });
+    }
+  };
 }
 
 describe('/connection/websocket connection tokens', () => {
@@ -82,16 +96,33 @@ describe('/connection/websocket connection tokens', () => {
 
   test('a connection outlives its first token when the SDK refreshes it', async () => {
     let calls = 0;
+    let firstExpiry = 0;
+    const pings: number[] = [];
     const c = client({
+      websocket: pingWatchingWebSocket(pings),
       getToken: async () => {
         calls++;
-        return token({ sub: 'carol' }, calls === 1 ? 2 : 60);
+        const t = await token({ sub: 'carol' }, calls === 1 ? 2 : 60);
+        if (calls === 1) firstExpiry = decodeJwt(t).exp! * 1000;
+        return t;
       },
     });
+    const drops: string[] = [];
+    c.on('disconnected', (ctx) => drops.push(`disconnected ${ctx.code}`));
     const connected = once<{ client: string }>(c, 'connected');
     c.connect();
     const first = (await connected).client;
-    await new Promise((r) => setTimeout(r, 3000));
+    c.on('connecting', (ctx) => drops.push(`connecting ${ctx.code}`));
+    // The server's keepalive tick either ends a connection whose token ran out or pings it, and
+    // pings again only once the previous ping was answered. The client answers a ping received
+    // after the expiry after that expiry, so a second such ping was sent by a tick that found the
+    // connection alive past the first token's expiry.
+    await until(() => pings.filter((at) => at >= firstExpiry).length >= 2, {
+      what: 'two server pings after the first token expired',
+      timeoutMs: 10_000,
+      detail: () => `pings at ${pings.map((at) => at - firstExpiry)} ms from the expiry; ${drops}`,
+    });
+    assert.deepEqual(drops, [], 'never disconnected');
     assert.equal(c.state, 'connected');
     assert.ok(calls >= 2, 'the token was refreshed');
     assert.equal((c as unknown as { _client: string })._client, first, 'same connection, no reconnect');

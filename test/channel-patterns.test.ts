@@ -2,8 +2,9 @@
 // a regular expression backtrack must not pin the server, and a client-side deadline proves it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { eventually, poll } from './helpers/http.js';
+import { poll } from './helpers/http.js';
 import { type HeraldProcess, startHeraldProcess } from './helpers/process.js';
+import { until } from './helpers/until.js';
 
 async function channels(base: string, params: unknown, ms: number) {
   const res = await fetch(`${base}/api/channels`, {
@@ -25,11 +26,10 @@ describe('API channels pattern', () => {
     p = await startHeraldProcess();
     // A held long poll keeps the long-named channel alive for the listing.
     poll(p.http, [long], { timeout: 50, signal: hold.signal }).catch(() => {});
-    await eventually(
-      async () => long in (await channels(p.http, {}, 2000)).json.result.channels,
-      5000,
-      'long channel listed',
-    );
+    await until(async () => long in (await channels(p.http, {}, 2000)).json.result.channels, {
+      what: 'long channel listed',
+      intervalMs: 50,
+    });
   });
 
   after(async () => {

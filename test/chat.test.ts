@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startHerald, type TestServer } from './helpers/herald.js';
+import { until } from './helpers/until.js';
 import { TestClient } from './helpers/ws.js';
 
 const WELCOME = 'Welcome to broadcast chat!';
@@ -13,11 +14,11 @@ async function joinChat(server: TestServer): Promise<TestClient> {
 
 /** Waits until the hub counts this many subscribers of `chat` (subscribing is asynchronous). */
 async function settled(server: TestServer, subs: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (server.herald.hub.localSubscribers('chat') === subs) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`expected ${subs} subscriptions, have ${server.herald.hub.localSubscribers('chat')}`);
+  await until(() => server.herald.hub.localSubscribers('chat') === subs, {
+    what: `${subs} subscriptions of chat`,
+    timeoutMs: 2000,
+    detail: () => `${server.herald.hub.localSubscribers('chat')} subscriptions`,
+  });
 }
 
 describe('/chat broadcast room', () => {
@@ -39,7 +40,10 @@ describe('/chat broadcast room', () => {
     a.send('hello room');
     assert.equal(await b.nextText(), 'Broadcast: hello room');
     assert.equal(await c.nextText(), 'Broadcast: hello room');
-    assert.equal(await a.silentFor(200), true, 'the sender must not get its own message back');
+    // The room is one ordered stream: an echo of a's message would reach a before b's later one.
+    b.send('marker');
+    assert.equal(await a.nextText(), 'Broadcast: marker', 'the sender must not get its own message back');
+    assert.equal(await c.nextText(), 'Broadcast: marker');
     await Promise.all([a.close(), b.close(), c.close()]);
     await settled(server, 0);
   });

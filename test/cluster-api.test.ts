@@ -3,13 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Centrifuge } from 'centrifuge';
-import { once, sdkClient, subscribed, until } from './helpers/centrifuge.js';
+import { once, sdkClient, subscribed } from './helpers/centrifuge.js';
 import { TestCluster } from './helpers/cluster.js';
 import { HeraldNode } from './helpers/node.js';
-import { redisAvailable, type TestRedis } from './helpers/redis.js';
+import { needsRedis, type TestRedis } from './helpers/redis.js';
 import { SseClient } from './helpers/sse.js';
+import { until } from './helpers/until.js';
 
-const skip = redisAvailable() ? false : 'redis-server is not on the PATH';
+const skip = needsRedis();
 
 // biome-ignore lint/suspicious/noExplicitAny: API results are arbitrary JSON
 async function api(node: HeraldNode, method: string, params: object = {}): Promise<any> {
@@ -33,13 +34,14 @@ async function sdkIn(node: HeraldNode, channel: string): Promise<{ c: Centrifuge
 
 /** Polls an API answer until `check` accepts it (counts travel in batches, presence at once). */
 async function eventually<T>(get: () => Promise<T>, check: (v: T) => boolean, what: string): Promise<T> {
-  let v = await get();
-  const end = Date.now() + 8000;
-  while (!check(v)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    v = await get();
-  }
+  let last: T | undefined;
+  const { v } = await until(
+    async () => {
+      last = await get();
+      return check(last) && { v: last };
+    },
+    { what, timeoutMs: 8000, intervalMs: 100, detail: () => JSON.stringify(last) },
+  );
   return v;
 }
 
@@ -135,7 +137,7 @@ describe('server API on a cluster', { skip }, () => {
       assert.equal((await api(a, 'presence_stats', { channel: ch })).num_clients, 2);
       assert.equal((await api(b, 'info')).nodes.length, 3);
       await doomed.kill('SIGKILL');
-      await until(() => onDoomed.c.state !== 'connected', 5000, 'client saw its node die');
+      await until(() => onDoomed.c.state !== 'connected', { what: 'client saw its node die' });
       onDoomed.c.disconnect();
       const { presence } = await eventually(
         () => api(b, 'presence', { channel: ch }),

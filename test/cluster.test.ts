@@ -8,11 +8,12 @@ import { Hub } from '../src/hub/hub.js';
 import type { FrameFormat, Publication, StreamPosition, Subscriber } from '../src/model/index.js';
 import { TestCluster } from './helpers/cluster.js';
 import { HeraldNode } from './helpers/node.js';
-import { redisAvailable, redisEngine, TestRedis } from './helpers/redis.js';
+import { needsRedis, redisEngine, TestRedis } from './helpers/redis.js';
+import { until } from './helpers/until.js';
 import { TestClient } from './helpers/ws.js';
 
 const WELCOME = 'Welcome to broadcast chat!';
-const skip = redisAvailable() ? false : 'redis-server is not on the PATH';
+const skip = needsRedis();
 
 /** A hub-level client: what an SSE/poll/SDK subscriber holds is its last (epoch, offset). */
 class PositionClient implements Subscriber<Publication> {
@@ -36,14 +37,6 @@ async function hubNode(url: string): Promise<{ hub: Hub; engine: RedisEngine }> 
   const hub = new Hub(engine, { historySize: 1000, historyTtl: 300 });
   await hub.start();
   return { hub, engine };
-}
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** How many connections (nodes) Redis delivers the chat channel to. */
@@ -78,12 +71,18 @@ describe('cluster: two nodes, one Redis', { skip }, () => {
   test('a /chat client on node A hears a /chat client on node B, and the other way round', async () => {
     const onA = await chatClient(a);
     const onB = await chatClient(b);
-    await until(() => chatListeners(redis) === 2, 5000, 'both nodes subscribed to chat');
+    await until(() => chatListeners(redis) === 2, {
+      what: 'both nodes subscribed to chat',
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
     onB.send('hello from B');
     assert.equal(await onA.nextText(), 'Broadcast: hello from B');
     onA.send('hello from A');
     assert.equal(await onB.nextText(), 'Broadcast: hello from A');
-    assert.ok(await onB.silentFor(200), 'no echo of its own message');
+    // One ordered stream: an echo of B's own messages would reach it before A's next one.
+    onA.send('marker');
+    assert.equal(await onB.nextText(), 'Broadcast: marker', 'no echo of its own message');
     await Promise.all([onA.close(), onB.close()]);
   });
 
@@ -91,7 +90,11 @@ describe('cluster: two nodes, one Redis', { skip }, () => {
     const onA = await chatClient(a);
     const onB = await chatClient(b);
     const listener = await chatClient(a);
-    await until(() => chatListeners(redis) === 2, 5000, 'both nodes subscribed');
+    await until(() => chatListeners(redis) === 2, {
+      what: 'both nodes subscribed',
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
     const before = Number(redis.cli('HGET', 'herald:meta:{chat}', 'o') || '0');
     for (let i = 0; i < 20; i++) (i % 2 ? onA : onB).send(`m${i}`);
     const got = await receive(listener, 20);
@@ -119,10 +122,18 @@ describe('cluster: two nodes, one Redis', { skip }, () => {
     const dying = await hubNode(redis.url);
     const client = new PositionClient();
     (await dying.hub.subscribe('chat', client)).start();
-    await until(() => chatListeners(redis) === 4, 5000, 'every node subscribed');
+    await until(() => chatListeners(redis) === 4, {
+      what: 'every node subscribed',
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
 
     for (let i = 0; i < 3; i++) publisher.send(`before ${i}`);
-    await until(() => client.got.length === 3, 5000, 'three publications before the crash');
+    await until(() => client.got.length === 3, {
+      what: 'three publications before the crash',
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
     assert.deepEqual(await receive(onDoomed, 3), [
       'Broadcast: before 0',
       'Broadcast: before 1',
@@ -134,7 +145,11 @@ describe('cluster: two nodes, one Redis', { skip }, () => {
     await dying.engine.close(); // the hub-level client's node is gone too
     const closed = await onDoomed.closed;
     assert.equal(closed.code, 1006, 'the dead node’s clients see the connection drop');
-    await until(() => chatListeners(redis) === 2, 5000, 'Redis dropped the dead node’s subscriptions');
+    await until(() => chatListeners(redis) === 2, {
+      what: 'Redis dropped the dead node’s subscriptions',
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
 
     for (let i = 0; i < 5; i++) publisher.send(`during ${i}`);
     assert.deepEqual(
@@ -161,7 +176,11 @@ describe('cluster: two nodes, one Redis', { skip }, () => {
       [1, 2, 3, 4, 5].map((i) => held.offset + i),
     );
     publisher.send('after');
-    await until(() => resumed.got.length === 1, 5000, 'live delivery after the resume');
+    await until(() => resumed.got.length === 1, {
+      what: 'live delivery after the resume',
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
     assert.equal(resumed.got[0].offset, held.offset + 6);
     assert.equal(resumed.gaps, 0);
     assert.ok(a.alive && b.alive);
@@ -181,10 +200,14 @@ describe('cluster: Redis restarts', { skip }, () => {
       const onB = await chatClient(b);
       const watcher = new PositionClient();
       (await observer.hub.subscribe('chat', watcher)).start();
-      await until(() => chatListeners(redis) === 3, 5000, 'subscribed');
+      await until(() => chatListeners(redis) === 3, { what: 'subscribed', timeoutMs: 5000, intervalMs: 50 });
       onB.send('before');
       assert.equal(await onA.nextText(), 'Broadcast: before');
-      await until(() => watcher.got.length === 1, 5000, 'watcher got it');
+      await until(() => watcher.got.length === 1, {
+        what: 'watcher got it',
+        timeoutMs: 5000,
+        intervalMs: 50,
+      });
       const held = watcher.position;
 
       await redis.stop();
@@ -206,17 +229,25 @@ describe('cluster: Redis restarts', { skip }, () => {
       );
 
       await redis.spawn();
-      await until(
-        () => watcher.gaps >= 1,
-        10_000,
-        'subscribers told to resynchronise after the bus reconnected',
-      );
+      await until(() => watcher.gaps >= 1, {
+        what: 'subscribers told to resynchronise after the bus reconnected',
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      });
       // Node B lost its only chat client above, so node A and the observer are the ones listening.
-      await until(() => chatListeners(redis) === 2, 10_000, 'every node resubscribed by itself');
+      await until(() => chatListeners(redis) === 2, {
+        what: 'every node resubscribed by itself',
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      });
       assert.ok(a.alive && b.alive, 'no node crashed');
 
       const onB2 = await chatClient(b);
-      await until(() => chatListeners(redis) === 3, 5000, 'node B subscribed again for its new client');
+      await until(() => chatListeners(redis) === 3, {
+        what: 'node B subscribed again for its new client',
+        timeoutMs: 5000,
+        intervalMs: 50,
+      });
       onB2.send('after');
       // onA's subscription lived through the outage on its node: it hears the new message.
       assert.equal(await onA.nextText(5000), 'Broadcast: after');
@@ -262,11 +293,19 @@ describe('cluster: --workers', { skip }, () => {
       { waitListening: false },
     );
     try {
-      await until(() => node.count(/Herald is listening/) === 2, 20_000, 'two workers listening');
+      await until(() => node.count(/Herald is listening/) === 2, {
+        what: 'two workers listening',
+        timeoutMs: 20_000,
+        intervalMs: 50,
+      });
       // node:cluster hands connections to workers in turn, so these land on different workers.
       const one = await chatClient(node);
       const two = await chatClient(node);
-      await until(() => chatListeners(redis) === 2, 5000, 'both workers subscribed to chat');
+      await until(() => chatListeners(redis) === 2, {
+        what: 'both workers subscribed to chat',
+        timeoutMs: 5000,
+        intervalMs: 50,
+      });
       one.send('across workers');
       assert.equal(await two.nextText(), 'Broadcast: across workers');
       // Each worker is a node of its own in the server API, under the shared --node-name.
@@ -281,11 +320,10 @@ describe('cluster: --workers', { skip }, () => {
         names.every((n: string) => /^web\/\d+$/.test(n)),
         names.join(),
       );
-      const deadline = Date.now() + 5000;
-      while ((await call('channels')).channels.chat?.num_clients !== 2) {
-        if (Date.now() > deadline) throw new Error('chat not counted on both workers');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await until(async () => (await call('channels')).channels.chat?.num_clients === 2, {
+        what: 'chat counted on both workers',
+        intervalMs: 100,
+      });
       const closing = Promise.all([one.closed, two.closed]);
       node.proc.kill('SIGTERM');
       const exit = await node.exited;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startHerald, type TestServer } from './helpers/herald.js';
-import { api, eventually, poll } from './helpers/http.js';
+import { api, poll } from './helpers/http.js';
 import { SseClient } from './helpers/sse.js';
+import { until } from './helpers/until.js';
 import { TestClient } from './helpers/ws.js';
 
 describe('one publication, every door', () => {
@@ -20,7 +21,10 @@ describe('one publication, every door', () => {
     const shortStart = await poll(server.http, ['chat'], { timeout: 0 });
     const longPoll = poll(server.http, ['chat'], { timeout: 5 });
     // SSE + chat + the held poll.
-    await eventually(() => server.herald.hub.localSubscribers('chat') === 3, 3000, 'long poll held');
+    await until(() => server.herald.hub.localSubscribers('chat') === 3, {
+      what: 'long poll held',
+      timeoutMs: 3000,
+    });
 
     const published = await api(server.http, 'publish', { channel: 'chat', data: 'hello, every door' });
     const { offset, epoch } = published.json.result;

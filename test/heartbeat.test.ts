@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startHerald, type TestServer } from './helpers/herald.js';
+import { until } from './helpers/until.js';
 import { TestClient } from './helpers/ws.js';
 
 describe('heartbeat on /chat and /echo', () => {
@@ -16,6 +17,8 @@ describe('heartbeat on /chat and /echo', () => {
     const silent = await TestClient.open(`${server.ws}/chat`, { autoPong: false });
     const silentEcho = await TestClient.open(`${server.ws}/echo`, { autoPong: false });
     const alive = await TestClient.open(`${server.ws}/chat`);
+    let pings = 0;
+    alive.ws.on('ping', () => pings++);
     const publisher = await TestClient.open(`${server.ws}/chat`);
     for (const c of [silent, alive, publisher]) await c.nextText();
 
@@ -25,7 +28,9 @@ describe('heartbeat on /chat and /echo', () => {
     assert.equal(closed.code, 1006, 'terminated, not closed politely: the peer is presumed dead');
     assert.ok(Date.now() - t0 < 5000);
 
-    await new Promise((r) => setTimeout(r, 300)); // a few more intervals
+    // A few more heartbeats, each answered, and the answering peer is still served.
+    const seen = pings;
+    await until(() => pings >= seen + 3, { what: 'three more pings to the live peer' });
     publisher.send('still here?');
     assert.equal(await alive.nextText(), 'Broadcast: still here?');
     await Promise.all([alive.close(), publisher.close()]);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runCli, startHeraldProcess } from './helpers/process.js';
+import { until } from './helpers/until.js';
 import { TestClient } from './helpers/ws.js';
 
 function outputOf(child: ReturnType<typeof runCli>): Promise<{ code: number | null; text: string }> {
@@ -46,7 +47,11 @@ describe('herald serve as a process', () => {
     await e.nextText();
     await a.close();
     await e.close();
-    await new Promise((r) => setTimeout(r, 200));
+    // The last of the lines checked below: once it is out, SIGTERM cuts nothing short.
+    await until(() => /Client disconnect: [\w-]+, Total: 0/.test(p.output()), {
+      what: 'the log of the last client leaving',
+      detail: p.output,
+    });
     p.child.kill('SIGTERM');
     await p.exited;
     const lines = p

@@ -7,7 +7,7 @@ import { startHerald, type TestServer } from './helpers/herald.js';
 import {
   CONNACK_OK,
   connectPacket,
-  delay,
+  type MqttMessage,
   MqttTestClient,
   publishHeader,
   publishPacket,
@@ -15,6 +15,7 @@ import {
   pubrelPacket,
   RawMqtt,
 } from './helpers/mqtt.js';
+import { until } from './helpers/until.js';
 import { TestClient } from './helpers/ws.js';
 
 const MAX_PAYLOAD = 4096;
@@ -26,13 +27,7 @@ function hubCollector(): Subscriber<null> & { pubs: Publication[] } {
   return { format, pubs, deliver: (pub) => pubs.push(pub) };
 }
 
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await delay(10);
-  }
-}
+const payloads = (ms: MqttMessage[]) => ms.map((m) => m.payload.toString());
 
 describe('MQTT bridged to the hub', () => {
   let server: TestServer;
@@ -56,7 +51,9 @@ describe('MQTT bridged to the hub', () => {
     await device.publish('sensors/a/temp', '{"c":21.5}', { qos: 1 });
     await device.publish('chat', 'hello from a device', { qos: 1 });
     assert.equal(await chat.nextText(), 'Broadcast: hello from a device');
-    await waitFor(() => sub.pubs.length === 1 && chatSub.pubs.length === 1);
+    await until(() => sub.pubs.length === 1 && chatSub.pubs.length === 1, {
+      what: 'both publications at the hub subscribers',
+    });
 
     const [live] = sub.pubs;
     assert.deepEqual(live.data, { c: 21.5 }, 'UTF-8 JSON is that JSON for web doors');
@@ -94,7 +91,9 @@ describe('MQTT bridged to the hub', () => {
     assert.equal((await hashSub.next()).qos, 2);
     assert.equal((await plusSub.next()).payload.toString(), '{"temp":20,"ok":true}');
     assert.equal((await plusSub.next()).payload.toString(), 'q2');
-    assert.deepEqual(await plusSub.drain(200), []);
+    // Deliveries come from the hub in its order: a later publication closes the list.
+    await hub.publish('api/end/x', { data: 'end', qos: 0 });
+    assert.deepEqual(await plusSub.upTo((m) => m.topic === 'api/end/x'), []);
     await Promise.all([hashSub.end(), plusSub.end()]);
   });
 
@@ -138,6 +137,7 @@ describe('MQTT bridged to the hub', () => {
     await m.subscribe(['dd/#', 'dd/+', 'dd/x'], 1);
     const other = await MqttTestClient.connect(url);
     await other.subscribe('dd/x', 2);
+    await other.subscribe('dd/end', 2);
     const hubSub = hubCollector();
     (await hub.subscribe('dd/x', hubSub)).start();
     const pub = await MqttTestClient.connect(url);
@@ -147,22 +147,24 @@ describe('MQTT bridged to the hub', () => {
       await hub.publish('dd/x', { data: `a${i}` });
     }
     const expected = N * 2;
-    await waitFor(() => hubSub.pubs.length >= expected);
-    const got = await m.drain(500);
-    const got2 = await other.drain(0);
+    await until(() => hubSub.pubs.length >= expected, { what: `${expected} publications at the hub` });
+    const h = await hub.history('dd/x');
+    // MQTT keeps order within one QoS (4.6): a marker at each QoS in use, published after
+    // everything, closes what each client can still be sent.
+    for (const qos of [0, 1, 2] as const) await hub.publish('dd/end', { data: `end${qos}`, qos });
+    const isEnd = (x: MqttMessage) => x.topic === 'dd/end';
+    const got = (await m.upTo(isEnd)).concat(await m.upTo(isEnd), await m.upTo(isEnd));
+    const got2 = (await other.upTo(isEnd)).concat(await other.upTo(isEnd), await other.upTo(isEnd));
     assert.equal(got.length, expected, 'each publication once to the overlapping subscriber');
     assert.equal(got2.length, expected);
     assert.equal(hubSub.pubs.length, expected, 'each publication once to the hub subscriber');
-    const h = await hub.history('dd/x');
     assert.equal(h.position.offset, expected, 'nothing looped back into the hub');
+    assert.equal((await hub.history('dd/x')).position.offset, expected, 'nor later');
     // MQTT orders messages of one QoS (4.6); at QoS 1 the hub's offset order is kept.
     const atQos1 = (x: string) => x.startsWith('a') || Number(x.slice(1)) % 3 === 1;
     const hubOrder = hubSub.pubs.map((p) => String(p.data)).filter(atQos1);
-    assert.deepEqual(got2.map((x) => x.payload.toString()).filter(atQos1), hubOrder);
-    assert.deepEqual(
-      got.map((x) => x.payload.toString()).sort(),
-      hubSub.pubs.map((p) => String(p.data)).sort(),
-    );
+    assert.deepEqual(payloads(got2).filter(atQos1), hubOrder);
+    assert.deepEqual(payloads(got).sort(), hubSub.pubs.map((p) => String(p.data)).sort());
     hub.unsubscribe('dd/x', hubSub);
     await Promise.all([m.end(), other.end(), pub.end()]);
   });
@@ -174,16 +176,17 @@ describe('MQTT bridged to the hub', () => {
     const raw = await RawMqtt.open(server.mqttPort!);
     raw.write(connectPacket('once'));
     raw.write(publishQos2Packet('once/t', 7, Buffer.from('one')));
-    await delay(100);
+    await raw.receivedAtLeast(8, 'CONNACK and the first PUBREC');
     raw.write(publishQos2Packet('once/t', 7, Buffer.from('one'), true));
-    await delay(100);
+    await raw.receivedAtLeast(12, 'the PUBREC of the retransmission');
     raw.write(pubrelPacket(7));
-    await delay(100);
+    await raw.receivedAtLeast(16, 'PUBCOMP');
     // CONNACK, PUBREC twice (one per PUBLISH), PUBCOMP.
     assert.deepEqual([...raw.received], [0x20, 2, 0, 0, 0x50, 2, 0, 7, 0x50, 2, 0, 7, 0x70, 2, 0, 7]);
     assert.equal((await hub.history('once/t')).position.offset, 1);
     assert.equal((await watcher.next()).payload.toString(), 'one');
-    assert.deepEqual(await watcher.drain(200), []);
+    await hub.publish('once/t', { data: 'marker', qos: 2 });
+    assert.deepEqual(payloads(await watcher.upTo((m) => m.payload.toString() === 'marker')), []);
     raw.destroy();
     await watcher.end();
   });
@@ -194,11 +197,16 @@ describe('MQTT bridged to the hub', () => {
     await hub.subscribePattern('#', all);
     const sys = await MqttTestClient.connect(url);
     await sys.subscribe('$SYS/#', 0);
-    const c = await MqttTestClient.connect(url); // aedes announces it on $SYS/<id>/new/clients
+    const c = await MqttTestClient.connect(url, { clientId: 'sys-announced' }); // on $SYS/<id>/new/clients
     const announced = await sys.next();
     assert.match(announced.topic, /^\$SYS\//);
     await c.end();
-    await delay(100);
+    await sys.upTo(
+      (m) => m.topic.endsWith('/disconnect/clients') && m.payload.toString() === 'sys-announced',
+    );
+    // Had the announcements gone to the hub, they would be there before a publication made now.
+    await sys.publish('sys-marker/t', 'marker');
+    await until(() => all.pubs.some((p) => p.channel === 'sys-marker/t'), { what: 'the marker at the hub' });
     assert.deepEqual(
       all.pubs.filter((p) => p.channel.startsWith('$')),
       [],
@@ -240,7 +248,8 @@ describe('MQTT bridged to the hub', () => {
     ws.send(publishPacket('txt/a', Buffer.from('sneaky')).toString('latin1'));
     const closed = await ws.closed;
     assert.equal(closed.code, 1003);
-    assert.deepEqual(await watcher.drain(300), []);
+    await server.herald.hub.publish('txt/end', { data: 'end', qos: 0 });
+    assert.deepEqual(await watcher.upTo((m) => m.topic === 'txt/end'), []);
     assert.equal((await server.herald.hub.history('txt/a')).position.offset, 0);
     // A frame larger than any legal packet is refused by the WebSocket layer: 1009.
     const big = await TestClient.open(`${server.ws}/mqtt`, undefined, 'mqtt');
@@ -273,7 +282,7 @@ describe('MQTT bridged to the hub', () => {
     test('malformed packet', async () => {
       const raw = await RawMqtt.open(server.mqttPort!);
       raw.write(connectPacket('garbler'));
-      await delay(50);
+      await raw.receivedAtLeast(4, 'CONNACK');
       raw.write(Buffer.from([0x00, 0x02, 0xde, 0xad])); // packet type 0 is reserved
       assert.equal(await raw.closedWithin(2000), true);
       const junk = await RawMqtt.open(server.mqttPort!);
@@ -289,7 +298,8 @@ describe('MQTT bridged to the hub', () => {
         raw.write(publishPacket(topic, Buffer.from('x')));
         assert.equal(await raw.closedWithin(2000), true, topic);
       }
-      assert.deepEqual(await bystander.drain(200), []);
+      await server.herald.hub.publish('ok/end', { data: 'end', qos: 0 });
+      assert.deepEqual(await bystander.upTo((m) => m.topic === 'ok/end'), []);
       await othersGoOn();
     });
 
@@ -318,7 +328,7 @@ describe('MQTT bridged to the hub', () => {
     test('a second CONNECT', async () => {
       const raw = await RawMqtt.open(server.mqttPort!);
       raw.write(connectPacket('twice'));
-      await delay(100);
+      await raw.receivedAtLeast(4, 'CONNACK');
       assert.deepEqual(raw.received.subarray(0, 4), CONNACK_OK);
       raw.write(connectPacket('twice'));
       assert.equal(await raw.closedWithin(2000), true);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { encodeCursor } from '../src/protocol/cursor.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
-import { api, eventually, get, poll, sleep } from './helpers/http.js';
+import { api, get, poll } from './helpers/http.js';
+import { until } from './helpers/until.js';
 
 describe('polling', () => {
   let server: TestServer;
@@ -43,8 +44,14 @@ describe('polling', () => {
     const ch = 'poll:long';
     const t0 = Date.now();
     const pending = poll(server.http, [ch, 'poll:long2'], { timeout: 2 });
-    await eventually(() => server.herald.hub.localSubscribers(ch) === 1, 2000, 'poll held');
-    await sleep(100);
+    // With the memory engine a poll's subscriptions complete in the tick that registers them, so
+    // both counted means the poll is held, past its history read.
+    await until(
+      () =>
+        server.herald.hub.localSubscribers(ch) === 1 &&
+        server.herald.hub.localSubscribers('poll:long2') === 1,
+      { what: 'poll held', timeoutMs: 2000 },
+    );
     await publish(ch, 'now');
     const a = await pending;
     assert.ok(Date.now() - t0 < 1500, 'answered on arrival, not at the timeout');
@@ -64,7 +71,10 @@ describe('polling', () => {
 
   test('a burst published together comes back in one answer', async () => {
     const pending = poll(server.http, ['poll:b1', 'poll:b2'], { timeout: 2 });
-    await eventually(() => server.herald.hub.localSubscribers('poll:b2') === 1, 2000, 'poll held');
+    await until(() => server.herald.hub.localSubscribers('poll:b2') === 1, {
+      what: 'poll held',
+      timeoutMs: 2000,
+    });
     await api(server.http, 'broadcast', { channels: ['poll:b1', 'poll:b2'], data: 'both' });
     const a = await pending;
     assert.deepEqual(a.json.publications.map((x: { channel: string }) => x.channel).sort(), [
@@ -120,14 +130,20 @@ describe('polling', () => {
     const ch = 'poll:loop';
     let cursor = (await poll(server.http, [ch], { timeout: 0 })).json.cursor as string;
     const N = 40;
+    const seen: number[] = [];
+    let rounds = 0;
+    // Five at a time, each batch only once the poller has come back for more: publications land
+    // while a poll is held and while the poller is between two requests.
     const publisher = (async () => {
       for (let i = 0; i < N; i++) {
         await publish(ch, i);
-        if (i % 5 === 0) await sleep(5);
+        if (i % 5 === 4) {
+          const after = rounds;
+          await until(() => rounds > after || seen.length === N, { what: `poll round ${after + 1}` });
+        }
       }
     })();
-    const seen: number[] = [];
-    for (let round = 0; round < 200 && seen.length < N; round++) {
+    for (; rounds < 200 && seen.length < N; rounds++) {
       const a = await poll(server.http, [ch], { cursor, timeout: 2 });
       for (const p of a.json.publications) seen.push(p.data);
       cursor = a.json.cursor;
@@ -163,10 +179,16 @@ describe('polling', () => {
     const pending = poll(server.http, ['poll:gone'], { timeout: 2, signal: ac.signal }).catch(
       () => undefined,
     );
-    await eventually(() => server.herald.hub.localSubscribers('poll:gone') === 1, 2000, 'poll held');
+    await until(() => server.herald.hub.localSubscribers('poll:gone') === 1, {
+      what: 'poll held',
+      timeoutMs: 2000,
+    });
     ac.abort();
     await pending;
-    await eventually(() => server.herald.hub.localSubscribers('poll:gone') === 0, 1000, 'released');
+    await until(() => server.herald.hub.localSubscribers('poll:gone') === 0, {
+      what: 'released',
+      timeoutMs: 1000,
+    });
   });
 
   test('many held polls share one timer and all answer on time', async () => {
@@ -182,7 +204,10 @@ describe('polling', () => {
   test('shutdown answers held polls instead of dropping them', async () => {
     const s = await startHerald({ pollTimeout: 30 });
     const pending = poll(s.http, ['poll:bye']);
-    await eventually(() => s.herald.hub.localSubscribers('poll:bye') === 1, 2000, 'poll held');
+    await until(() => s.herald.hub.localSubscribers('poll:bye') === 1, {
+      what: 'poll held',
+      timeoutMs: 2000,
+    });
     await s.stop();
     const a = await pending;
     assert.equal(a.status, 200);

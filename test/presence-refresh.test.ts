@@ -6,11 +6,14 @@ import { describe, test } from 'node:test';
 import { MemoryEngine } from '../src/engine/memory.js';
 import { Hub } from '../src/hub/hub.js';
 import type { Engine } from '../src/model/index.js';
-import { redisAvailable, redisEngine, TestRedis } from './helpers/redis.js';
+import { needsRedis, redisEngine, TestRedis } from './helpers/redis.js';
+import { until } from './helpers/until.js';
 
 const CHANNELS = 40;
 const PER_CHANNEL = 50; // 2,000 entries
+const ALL = CHANNELS * PER_CHANNEL;
 const TTL = 2; // seconds; the hub refreshes every second
+const BEAT_MS = 1000;
 
 async function fill(hub: Hub): Promise<void> {
   const joins: Promise<void>[] = [];
@@ -28,31 +31,32 @@ async function present(engine: Engine): Promise<number> {
   return n;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Lets the work a timer callback started (promise chains, no I/O) finish. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('presence refresh', () => {
-  test('memory engine: 2,000 entries outlive their TTL while refreshed', async () => {
-    const engine = new MemoryEngine();
+  test('memory engine: 2,000 entries outlive their TTL while refreshed, and expire TTL after the last beat', async (t) => {
+    // The hub's beat and the engine's clock are both faked: time passes exactly as the test says.
+    t.mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_000_000 });
+    const engine = new MemoryEngine({ now: () => Date.now() });
     const hub = new Hub(engine, { presenceTtl: TTL });
     await hub.start();
     await fill(hub);
-    await sleep(TTL * 1000 + 1500);
-    assert.equal(await present(engine), CHANNELS * PER_CHANNEL);
-    await hub.close();
-    await sleep(TTL * 1000 + 100);
+    for (let beat = 1; beat <= TTL + 2; beat++) {
+      t.mock.timers.tick(BEAT_MS);
+      await settle();
+      assert.equal(await present(engine), ALL, `all present after ${beat} s`);
+    }
+    await hub.close(); // the last refresh was the beat just before
+    t.mock.timers.tick(TTL * 1000 - 1);
+    assert.equal(await present(engine), ALL, 'not expired before their TTL');
+    t.mock.timers.tick(1);
     assert.equal(await present(engine), 0, 'without refresh they expire');
   });
 
+  // Redis expires entries on its own clock, which no test can move: here real time has to pass.
   test('redis engine: 2,000 entries outlive their TTL, vanish when their node stops, and come back after a data loss', {
-    skip: redisAvailable() ? false : 'redis-server is not on the PATH',
+    skip: needsRedis(),
   }, async () => {
     const redis = await TestRedis.start();
     const engine = redisEngine(redis.url);
@@ -62,20 +66,34 @@ describe('presence refresh', () => {
       await hub.start();
       await observer.start({ onPublication() {}, onJoin() {}, onLeave() {} });
       await fill(hub);
-      await sleep(TTL * 1000 + 1500);
-      assert.equal(await present(observer), CHANNELS * PER_CHANNEL);
+      // Watched all along, not looked at once: none may lapse while the beats go on.
+      const filledAt = Date.now();
+      await until(
+        async () => {
+          assert.equal(await present(observer), ALL, `all present ${Date.now() - filledAt} ms after joining`);
+          return Date.now() - filledAt > TTL * 1000 + BEAT_MS;
+        },
+        { what: 'the TTL and a beat to pass', timeoutMs: TTL * 1000 + 10_000, intervalMs: 200 },
+      );
 
       // Redis restarts empty: the node's next beats put its clients back (scripts reloaded too).
       await redis.restart();
-      await until(
-        async () => (await present(observer).catch(() => 0)) === CHANNELS * PER_CHANNEL,
-        8000,
-        'presence restored',
-      );
+      await until(async () => (await present(observer).catch(() => 0)) === ALL, {
+        what: 'presence restored',
+        timeoutMs: 8000,
+        intervalMs: 100,
+      });
 
       await hub.close();
-      await sleep(TTL * 1000 + 200);
-      assert.equal(await present(observer), 0, 'a node that stops refreshing loses its entries');
+      const closedAt = Date.now();
+      await until(async () => (await present(observer)) === 0, {
+        what: 'the entries of a node that stopped refreshing to expire',
+        timeoutMs: TTL * 1000 + 3000,
+        intervalMs: 100,
+      });
+      // Their last refresh was at most one beat before the node stopped.
+      const lasted = Date.now() - closedAt;
+      assert.ok(lasted >= TTL * 1000 - BEAT_MS - 100, `expired ${lasted} ms after the node stopped`);
     } finally {
       await hub.close();
       await observer.close();

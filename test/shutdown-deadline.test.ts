@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type HeraldProcess, startHeraldProcess } from './helpers/process.js';
 import { rawUpgrade } from './helpers/raw.js';
-import { redisAvailable, TestRedis } from './helpers/redis.js';
+import { needsRedis, TestRedis } from './helpers/redis.js';
 
 const DEADLINE_LINE = 'shutdown deadline passed; exiting with these still open';
 
@@ -47,7 +47,7 @@ describe('shutdown deadline', () => {
   });
 
   test('a stop held up by a frozen Redis ends at shutdownDeadline with exit 1, naming what was still open', {
-    skip: redisAvailable() ? false : 'redis-server is not on the PATH',
+    skip: needsRedis(),
   }, async () => {
     const redis = await TestRedis.start();
     const pid = Number(/process_id:(\d+)/.exec(redis.cli('info', 'server'))?.[1]);

@@ -1,29 +1,32 @@
 // The shared engine suite on the Redis engine, against a private redis-server; plus what only a
 // networked engine can get wrong: another node sharing the streams, and Redis going away.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { RedisEngine } from '../../src/engine/redis/index.js';
 import { Hub } from '../../src/hub/hub.js';
-import { redisAvailable, redisEngine, TestRedis } from '../helpers/redis.js';
+import { needsRedis, redisEngine, TestRedis } from '../helpers/redis.js';
+import { until } from '../helpers/until.js';
 import { engineSuite, RecordingSink } from './engine-suite.js';
 
 const limits = { historySize: 100, historyTtl: 300 };
+const skip = needsRedis();
 
-if (!redisAvailable()) {
-  test('Redis engine suite', { skip: 'redis-server is not on the PATH' }, () => {});
+if (skip) {
+  test('Redis engine suite', { skip }, () => {});
 } else {
   engineSuite('redis', async () => {
     const redis = await TestRedis.start();
-    return { engine: redisEngine(redis.url), cleanup: () => redis.stop() };
+    return {
+      engine: redisEngine(redis.url),
+      cleanup: () => redis.stop(),
+      // Expiry runs on Redis' clock (TIME in the scripts, PEXPIRE), which no test can move: the
+      // one place where the suite lets real time pass.
+      passTime: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    };
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-describe('Redis engine: several nodes, one Redis', {
-  skip: redisAvailable() ? false : 'redis-server is not on the PATH',
-}, () => {
+describe('Redis engine: several nodes, one Redis', { skip }, () => {
   let redis: TestRedis;
   let a: RedisEngine;
   let b: RedisEngine;
@@ -51,7 +54,7 @@ describe('Redis engine: several nodes, one Redis', {
     );
     assert.equal(new Set(all.map((p) => p.epoch)).size, 1);
     for (const sink of [sinkA, sinkB]) {
-      await sink.until(() => sink.of('shared').length === 100, 5000, '100 publications');
+      await until(() => sink.of('shared').length === 100, { what: '100 publications', timeoutMs: 5000 });
       assert.deepEqual(
         sink.of('shared').map((p) => p.offset),
         Array.from({ length: 100 }, (_, i) => i + 1),
@@ -78,7 +81,7 @@ describe('Redis engine: several nodes, one Redis', {
       redis.cli('PUBLISH', 'herald:ch:noisy', junk);
     }
     const p = await b.publish('noisy', { data: 'fine' }, limits);
-    await sinkA.until(() => sinkA.of('noisy').length === 1, 3000, 'the good publication');
+    await until(() => sinkA.of('noisy').length === 1, { what: 'the good publication', timeoutMs: 3000 });
     assert.equal(sinkA.of('noisy')[0].offset, p.offset);
     assert.equal(sinkA.of('noisy')[0].data, 'fine');
     assert.equal(sinkA.joins.filter(([c]) => c === 'noisy').length, 0);
@@ -92,11 +95,14 @@ describe('Redis engine: several nodes, one Redis', {
     const stormLimits = { historySize: 1000, historyTtl: 300 };
     try {
       const first = await b.publish('storm', { data: 0 }, stormLimits);
-      let stop = false;
+      const last = first.offset + 300;
+      let sent = first.offset;
       const storm = (async () => {
-        for (let i = 1; i <= 300 && !stop; i++) await b.publish('storm', { data: i }, stormLimits);
+        while (sent < last) sent = (await b.publish('storm', { data: sent }, stormLimits)).offset;
       })();
-      await sleep(30);
+      // The subscribe starts while the storm is under way, and starts delivery only once more
+      // publications came after its history read: both halves of the race really happen.
+      await until(() => sent >= first.offset + 10, { what: 'the storm under way' });
       const got: number[] = [];
       const res = await hub.subscribe(
         'storm',
@@ -105,13 +111,15 @@ describe('Redis engine: several nodes, one Redis', {
       );
       assert.equal(res.recovered, true);
       const fromHistory = res.publications.map((p) => p.offset);
-      await sleep(20);
+      const read = fromHistory.at(-1) ?? first.offset;
+      await until(() => sent >= Math.min(read + 10, last), { what: 'publications after the history read' });
       res.start();
       await storm;
-      stop = true;
       const top = (await b.history('storm', { limit: 0 }, stormLimits)).position.offset;
-      const deadline = Date.now() + 5000;
-      while ((fromHistory.concat(got).at(-1) ?? 0) < top && Date.now() < deadline) await sleep(20);
+      await until(() => (fromHistory.concat(got).at(-1) ?? 0) >= top, {
+        what: `delivery up to offset ${top}`,
+        detail: () => `history up to ${read}, ${got.length} delivered live`,
+      });
       assert.deepEqual(
         fromHistory.concat(got),
         Array.from({ length: top - first.offset }, (_, i) => first.offset + 1 + i),
@@ -192,9 +200,7 @@ describe('Redis engine: several nodes, one Redis', {
   });
 });
 
-describe('Redis engine: Redis goes away', {
-  skip: redisAvailable() ? false : 'redis-server is not on the PATH',
-}, () => {
+describe('Redis engine: Redis goes away', { skip }, () => {
   test('publish fails fast with a temporary error, then resumes; the bus resubscribes and asks for a resync; lost data means a new epoch', async () => {
     const redis = await TestRedis.start();
     const engine = redisEngine(redis.url);
@@ -216,15 +222,14 @@ describe('Redis engine: Redis goes away', {
       assert.ok(Date.now() - t0 < 1500, `rejected after ${Date.now() - t0} ms`);
       await assert.rejects(engine.history('news', {}, limits), /engine unavailable/);
       await redis.spawn(); // same port, empty: the data is lost
-      await sink.until(() => sink.resyncs === 1, 10_000, 'a resync after the bus reconnected');
+      await until(() => sink.resyncs === 1, {
+        what: 'a resync after the bus reconnected',
+        timeoutMs: 10_000,
+      });
       const next = await retry(() => engine.publish('news', { data: 3 }, limits));
       assert.notEqual(next.epoch, first.epoch, 'a stream Redis lost gets a new epoch');
       assert.equal(next.offset, 1);
-      await sink.until(
-        () => sink.of('news').some((p) => p.epoch === next.epoch),
-        3000,
-        'live delivery again',
-      );
+      await until(() => sink.of('news').some((p) => p.epoch === next.epoch), { what: 'live delivery again' });
     } finally {
       await engine.close();
       await redis.stop();
@@ -242,16 +247,10 @@ describe('Redis engine: Redis goes away', {
     });
     await engine.start(new RecordingSink());
     try {
-      // Keep Redis busy for ~1.5 s, as a slow or stalled server would be.
-      const busy = spawn('redis-cli', [
-        '-p',
-        String(redis.port),
-        'EVAL',
-        "local t = redis.call('TIME') local stop = t[1] * 1000000 + t[2] + 1500000 " +
-          "while true do t = redis.call('TIME') if t[1] * 1000000 + t[2] > stop then break end end return 1",
-        '0',
-      ]);
-      await sleep(200);
+      // Redis stops serving other clients for 1.5 s, as a stalled server would; it is stalled from
+      // the moment CLIENT PAUSE answers.
+      const pausedAt = Date.now();
+      assert.equal(redis.cli('CLIENT', 'PAUSE', '1500', 'ALL'), 'OK');
       const t0 = Date.now();
       await assert.rejects(
         engine.publish('slow', { data: 1 }, limits),
@@ -263,9 +262,9 @@ describe('Redis engine: Redis goes away', {
         },
       );
       assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
-      await new Promise((r) => busy.once('exit', r));
       const p = await retry(() => engine.publish('slow', { data: 2 }, limits));
       assert.ok(p.offset >= 1);
+      assert.ok(Date.now() - pausedAt >= 1400, 'the engine recovered once Redis served again, not earlier');
     } finally {
       await engine.close();
       await redis.stop();
@@ -275,12 +274,29 @@ describe('Redis engine: Redis goes away', {
   test('start waits for an unreachable Redis and connects when it appears', async () => {
     const redis = await TestRedis.start();
     await redis.stop();
-    const engine = redisEngine(redis.url);
+    // The engine's warnings say when each connection has tried and failed.
+    const unreachable = new Set<string>();
+    const log = {
+      warn: (obj: { role: string }, msg: string) => {
+        if (/unreachable/.test(msg)) unreachable.add(obj.role);
+      },
+      info: () => {},
+    } as unknown as ConstructorParameters<typeof RedisEngine>[0]['log'];
+    const engine = new RedisEngine({
+      url: redis.url,
+      prefix: 'herald',
+      metaTtl: 3600,
+      commandTimeout: 2000,
+      nodeTtl: 60,
+      log,
+    });
     let started = false;
     const starting = engine.start(new RecordingSink()).then(() => {
       started = true;
     });
-    await sleep(700);
+    await until(() => unreachable.has('command') && unreachable.has('bus'), {
+      what: 'both connections to report Redis unreachable',
+    });
     assert.equal(started, false, 'start must wait while Redis is unreachable');
     await redis.spawn();
     await starting;
@@ -302,14 +318,19 @@ function commandCalls(redis: TestRedis, name: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** Calls `fn` until it succeeds (Redis back, the engine reconnected). */
 async function retry<T>(fn: () => Promise<T>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
+  let lastError: unknown;
+  const { value } = await until(
+    () =>
+      fn().then(
+        (v) => ({ value: v }),
+        (err) => {
+          lastError = err;
+          return undefined;
+        },
+      ),
+    { what: 'a call that succeeds', timeoutMs: ms, intervalMs: 100, detail: () => String(lastError) },
+  );
+  return value;
 }

@@ -1,13 +1,15 @@
-// Debian's Chromium driven by playwright-core. Tests that need it skip, loudly, where it is missing.
+// Debian's Chromium driven by playwright-core. Tests that need it skip, loudly, where it is missing,
+// and fail in CI (see requires.ts).
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
+import { requireTool } from './requires.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const hasChromium = existsSync(CHROMIUM);
 
-if (!hasChromium) {
-  process.stderr.write(
-    `\n*** SKIPPING browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium) ***\n\n`,
+/** The `skip` option of a suite that needs Chromium. */
+export function needsChromium(): false | string {
+  return requireTool(`chromium (looked for at ${CHROMIUM}; CHROMIUM_PATH sets another)`, () =>
+    existsSync(CHROMIUM),
   );
 }
 

@@ -40,15 +40,6 @@ export function once<T = unknown>(
   });
 }
 
-/** Waits until `cond` holds, polling; fails after `ms`. */
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export async function subscribed(sub: Subscription): Promise<void> {
   if (sub.state === 'subscribed') return;
   await once(sub, 'subscribed');

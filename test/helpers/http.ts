@@ -49,18 +49,3 @@ export function poll(
   if (opts.timeout !== undefined) q.set('timeout', String(opts.timeout));
   return get(`${base}/poll?${q}`, { signal: opts.signal });
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it is true, failing after `ms`. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  ms = 3000,
-  what = 'condition',
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} not reached within ${ms} ms`);
-    await sleep(20);
-  }
-}

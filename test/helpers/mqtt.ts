@@ -3,6 +3,15 @@
 import { execFile, spawn } from 'node:child_process';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { onPath, requireTool } from './requires.js';
+import { until } from './until.js';
+
+/** The `skip` option of a test that runs mosquitto_pub or mosquitto_sub (see requires.ts). */
+export function needsMosquittoClients(): false | string {
+  return requireTool('mosquitto_pub/mosquitto_sub (Debian: mosquitto-clients)', () =>
+    ['mosquitto_pub', 'mosquitto_sub'].every((c) => onPath(c, ['--help'])),
+  );
+}
 
 export interface MqttMessage {
   topic: string;
@@ -16,6 +25,8 @@ export class MqttTestClient {
   private readonly queue: MqttMessage[] = [];
   private waiters: ((m: MqttMessage) => void)[] = [];
   readonly closed: Promise<void>;
+  /** PINGRESPs received: each is a keep-alive round trip the broker answered. */
+  pingResponses = 0;
 
   constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
@@ -23,6 +34,9 @@ export class MqttTestClient {
       const w = this.waiters.shift();
       if (w) w(m);
       else this.queue.push(m);
+    });
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'pingresp') this.pingResponses++;
     });
     client.on('error', () => {});
     this.closed = new Promise((resolve) => client.once('close', () => resolve()));
@@ -39,7 +53,7 @@ export class MqttTestClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== done);
-        reject(new Error(`no MQTT message within ${ms} ms`));
+        reject(new Error(`no MQTT message for client ${this.client.options.clientId} within ${ms} ms`));
       }, ms);
       const done = (msg: MqttMessage) => {
         clearTimeout(timer);
@@ -49,7 +63,25 @@ export class MqttTestClient {
     });
   }
 
-  /** Everything received during `ms`, queued or new. */
+  /**
+   * The messages received before the one `isMarker` picks (which is taken too, not returned).
+   * A marker published after what a test checks for, on a path that keeps order, proves that
+   * nothing more of it is on its way: this is how tests assert "nothing else arrived".
+   */
+  async upTo(isMarker: (m: MqttMessage) => boolean, ms = 3000): Promise<MqttMessage[]> {
+    const before: MqttMessage[] = [];
+    for (;;) {
+      const m = await this.next(ms);
+      if (isMarker(m)) return before;
+      before.push(m);
+    }
+  }
+
+  /**
+   * Everything received during `ms`, queued or new. A fixed window, so only for what no marker can
+   * be ordered after: retained messages and session queues that aedes replays from a stream of its
+   * own, with no end the client can see.
+   */
   async drain(ms: number): Promise<MqttMessage[]> {
     await new Promise((r) => setTimeout(r, ms));
     return this.queue.splice(0);
@@ -151,6 +183,15 @@ export class RawMqtt {
     this.socket.write(bytes);
   }
 
+  /** Waits until the broker has sent at least `n` bytes (`what` names them in a failure). */
+  async receivedAtLeast(n: number, what: string): Promise<void> {
+    await until(() => this.received.length >= n, {
+      what,
+      timeoutMs: 3000,
+      detail: () => `bytes ${[...this.received].join(',')}`,
+    });
+  }
+
   /** Resolves true when the server closed the connection within `ms`. */
   async closedWithin(ms: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
@@ -218,5 +259,3 @@ export function publishHeader(length: number): Buffer {
 }
 
 export const CONNACK_OK = Buffer.from([0x20, 0x02, 0x00, 0x00]);
-
-export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

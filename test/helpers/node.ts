@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { track } from './children.js';
 import { freePort } from './redis.js';
+import { until } from './until.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -72,12 +73,14 @@ export class HeraldNode {
 
   /** Resolves once the log matches `re`; fails if the node exits first or after `ms`. */
   async waitForLog(re: RegExp, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!re.test(this.out)) {
-      if (!this.alive) throw new Error(`node exited before logging ${re}:\n${this.out}`);
-      if (Date.now() > deadline) throw new Error(`node did not log ${re} within ${ms} ms:\n${this.out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(
+      () => {
+        if (re.test(this.out)) return true;
+        if (!this.alive) throw new Error(`node exited before logging ${re}:\n${this.out}`);
+        return false;
+      },
+      { what: `the node to log ${re}`, timeoutMs: ms, intervalMs: 20, detail: () => `\n${this.out}` },
+    );
   }
 
   /** How many log lines match `re` so far. */

@@ -1,27 +1,23 @@
 // A private redis-server for a test file: a free loopback port, no persistence, started and stopped
-// by the test (and restartable, to test what happens when Redis goes away). Suites that need it call
-// `redisAvailable()` and skip loudly when redis-server is not installed.
+// by the test (and restartable, to test what happens when Redis goes away). Suites that need it take
+// their `skip` option from `needsRedis()`: skipped where redis-server is missing, failed in CI.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { RedisEngine } from '../../src/engine/redis/index.js';
 import { track } from './children.js';
+import { onPath, requireTool } from './requires.js';
+import { until } from './until.js';
 
-let available: boolean | undefined;
+let redisSkip: false | string | undefined;
 
-/** Whether `redis-server` is on the PATH; prints a visible notice once when it is not. */
-export function redisAvailable(): boolean {
-  if (available === undefined) {
-    const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-    available = r.status === 0;
-    if (!available) {
-      process.stderr.write(
-        '\n*** SKIPPED: redis-server is not on the PATH; the Redis engine and cluster suites did not run. ***\n' +
-          '*** Install it (Debian: apt-get install redis-server) to run them; CI must have it.            ***\n\n',
-      );
-    }
-  }
-  return available;
+/** The `skip` option of a suite that needs redis-server and redis-cli (see requires.ts). */
+export function needsRedis(): false | string {
+  redisSkip ??= requireTool(
+    'redis-server (with redis-cli)',
+    () => onPath('redis-server') && onPath('redis-cli'),
+  );
+  return redisSkip;
 }
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
@@ -82,14 +78,19 @@ export class TestRedis {
   }
 
   private async waitUntilUp(proc: ChildProcess, output: () => string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited: ${output()}`);
-      const ping = spawnSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' });
-      if (ping.stdout?.trim() === 'PONG') return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`redis-server did not start on port ${this.port}: ${output()}`);
+    await until(
+      () => {
+        if (proc.exitCode !== null) throw new Error(`redis-server exited: ${output()}`);
+        const ping = spawnSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' });
+        return ping.stdout?.trim() === 'PONG';
+      },
+      {
+        what: `redis-server to answer PING on port ${this.port}`,
+        timeoutMs: 10_000,
+        intervalMs: 50,
+        detail: output,
+      },
+    );
   }
 
   /** Runs redis-cli against this server and returns its output. */

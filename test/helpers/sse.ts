@@ -66,16 +66,6 @@ export class SseClient {
     return out;
   }
 
-  /** Resolves true if no message event arrives within `ms`. */
-  async quietFor(ms: number): Promise<boolean> {
-    try {
-      await this.next('message', ms);
-      return false;
-    } catch {
-      return true;
-    }
-  }
-
   /** The id of the last event received: what a browser would send as Last-Event-ID. */
   lastId(): string {
     return this.events.at(-1)?.id ?? '';

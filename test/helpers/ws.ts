@@ -70,15 +70,9 @@ export class TestClient {
     return m.data as string;
   }
 
-  /** Resolves true if no message arrives within `ms`. */
-  async silentFor(ms: number): Promise<boolean> {
-    if (this.queue.length > 0) return false;
-    try {
-      await this.next(ms);
-      return false;
-    } catch {
-      return true;
-    }
+  /** The messages received and not yet taken; after `closed` that is all the rest. */
+  takeQueued(): Received[] {
+    return this.queue.splice(0);
   }
 
   send(data: string | Buffer, binary = false): void {
