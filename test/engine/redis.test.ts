@@ -277,8 +277,8 @@ describe('Redis engine: Redis goes away', { skip }, () => {
     // The engine's warnings say when each connection has tried and failed.
     const unreachable = new Set<string>();
     const log = {
-      warn: (obj: { role: string }, msg: string) => {
-        if (/unreachable/.test(msg)) unreachable.add(obj.role);
+      warn: (obj: { connection: string }, msg: string) => {
+        if (/unreachable/.test(msg)) unreachable.add(obj.connection);
       },
       info: () => {},
     } as unknown as ConstructorParameters<typeof RedisEngine>[0]['log'];
@@ -294,7 +294,7 @@ describe('Redis engine: Redis goes away', { skip }, () => {
     const starting = engine.start(new RecordingSink()).then(() => {
       started = true;
     });
-    await until(() => unreachable.has('command') && unreachable.has('bus'), {
+    await until(() => unreachable.has('herald:cmd') && unreachable.has('herald:bus'), {
       what: 'both connections to report Redis unreachable',
     });
     assert.equal(started, false, 'start must wait while Redis is unreachable');
