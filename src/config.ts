@@ -292,7 +292,11 @@ export const optionSpecs = {
     50,
     'Publications per second one connection may make (WebSocket protocol publish, /chat message, MQTT PUBLISH) once its burst is spent. 0 = no limit.',
   ),
-  publishBurst: opt(positiveInt, 100, 'Publications one connection may make at once before publishRate applies.'),
+  publishBurst: opt(
+    positiveInt,
+    100,
+    'Publications one connection may make at once before publishRate applies.',
+  ),
   maxRecoveryPublications: opt(
     positiveInt,
     300,

@@ -59,7 +59,10 @@ export const methods: Record<string, Method> = {
     // Refused whole, before anything is published: a partial broadcast would be worse than none.
     const max = config.maxBroadcastChannels;
     if (p.channels.length > max) {
-      throw new HeraldError('LIMIT_EXCEEDED', `at most ${max} channels per broadcast, got ${p.channels.length}`);
+      throw new HeraldError(
+        'LIMIT_EXCEEDED',
+        `at most ${max} channels per broadcast, got ${p.channels.length}`,
+      );
     }
     const req = publishRequest(p);
     // Every channel is tried: one bad name must not stop the others, and each gets its own answer.

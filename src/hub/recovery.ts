@@ -21,5 +21,7 @@ export function isCompleteRecovery(since: StreamPosition, h: HistoryResult): boo
 export function isCutAtLimit(since: StreamPosition, h: HistoryResult, limit: number | undefined): boolean {
   if (limit === undefined || limit <= 0 || h.publications.length !== limit) return false;
   if (since.epoch !== h.position.epoch) return false;
-  return h.publications[0].offset === since.offset + 1 && h.publications[limit - 1].offset < h.position.offset;
+  return (
+    h.publications[0].offset === since.offset + 1 && h.publications[limit - 1].offset < h.position.offset
+  );
 }

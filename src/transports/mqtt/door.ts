@@ -2,8 +2,8 @@
 // joined to the hub by the bridge. Any byte-level trouble closes only the client that caused it.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { PacketSizeWatch, packetLimit } from '../../protocol/mqtt-size.js';
 import type { Ticket } from '../../limits/connections.js';
+import { PacketSizeWatch, packetLimit } from '../../protocol/mqtt-size.js';
 import type { Door } from '../door.js';
 import { MqttAuth } from './auth.js';
 import { MqttBridge } from './bridge.js';
