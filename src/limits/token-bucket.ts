@@ -65,8 +65,7 @@ export class KeyedBuckets {
     return this.buckets.size;
   }
 
-  sweep(): void {
-    const now = performance.now();
+  sweep(now = performance.now()): void {
     for (const [key, b] of this.buckets) if (b.isFull(now)) this.buckets.delete(key);
   }
 
