@@ -15,7 +15,7 @@ const rssMb = (pid: number) => {
   return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
 };
 
-const herald = await startHeraldProcess(['--log-level', 'silent', ...extra]);
+const herald = await startHeraldProcess(['--log-level', 'info', ...extra]);
 const pid = herald.child.pid as number;
 await new Promise((r) => setTimeout(r, 500));
 const before = rssMb(pid);
