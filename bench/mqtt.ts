@@ -62,6 +62,10 @@ if (baseline) {
     mqttPort: 'auto',
     mqttHost: '127.0.0.1',
     logLevel: 'warn',
+    // Every load client comes from loopback: measure the server, not the per-address limits.
+    maxConnectionsPerIp: 0,
+    connectionRatePerIp: 0,
+    publishRate: 0,
   });
   url = `mqtt://127.0.0.1:${herald.listenerAddress('mqtt')?.port}`;
   publish = (topic, data, qos) => herald.hub.publish(topic, { data, qos });

@@ -256,6 +256,68 @@ export const optionSpecs = {
     'QoS 1/2 messages held per persistent MQTT session (offline or unacknowledged); more are dropped.',
   ),
 
+  // limits that keep the server up (docs/security.md, "Limits")
+  maxConnections: opt(
+    nonNegativeInt,
+    100000,
+    'Live connections on this node over every door (WebSocket, SSE, held polls, MQTT); past it new ones get 503 / a closed socket. 0 = no limit.',
+  ),
+  maxConnectionsPerIp: opt(
+    nonNegativeInt,
+    1000,
+    'Live connections from one IP address (IPv6: one /64) over every door; past it 429. Raise it, or 0, behind a proxy that hides client addresses.',
+  ),
+  connectionRatePerIp: opt(
+    nonNegativeInt,
+    100,
+    'New connections (and poll requests) per second from one IP address once its burst is spent; past it 429. 0 = no limit.',
+  ),
+  connectionBurstPerIp: opt(
+    positiveInt,
+    500,
+    'New connections one IP address may open at once before connectionRatePerIp applies (a page reload, a NAT of many users).',
+  ),
+  commandRate: opt(
+    nonNegativeInt,
+    100,
+    'Commands per second one /connection/websocket client may send once its burst is spent; past it error 111, and 3013 if it goes on. 0 = no limit.',
+  ),
+  commandBurst: opt(
+    positiveInt,
+    200,
+    'Commands a client may send at once (a reconnect sends connect plus every subscribe in one frame: keep it above maxChannelsPerClient).',
+  ),
+  publishRate: opt(
+    nonNegativeInt,
+    50,
+    'Publications per second one connection may make (WebSocket protocol publish, /chat message, MQTT PUBLISH) once its burst is spent. 0 = no limit.',
+  ),
+  publishBurst: opt(
+    positiveInt,
+    100,
+    'Publications one connection may make at once before publishRate applies.',
+  ),
+  maxRecoveryPublications: opt(
+    positiveInt,
+    300,
+    'Most publications one resume reads (a recover subscribe; an SSE Last-Event-ID or poll cursor, shared by its channels); the rest follows on the next resume or is reported as not recovered.',
+  ),
+  maxBroadcastChannels: opt(
+    positiveInt,
+    1000,
+    'Most channels one server API broadcast may name; more is refused (106) before anything is published.',
+  ),
+  maxBatchCommands: opt(
+    positiveInt,
+    1000,
+    'Most commands one server API batch may hold; more is refused (106) before any runs.',
+  ),
+  mqttConnectTimeout: time(
+    'ms',
+    10000,
+    'How long an MQTT connection may stay open without sending CONNECT before it is closed.',
+  ),
+
   // cluster
   workers: opt(positiveInt, 1, 'Processes to run (node:cluster); more than 1 needs the redis engine.'),
   nodeName: opt(z.string(), '', 'Name of this node in cluster info; empty = hostname:pid.'),

@@ -12,6 +12,7 @@ import { MemoryEngine } from './engine/memory.js';
 import { RedisEngine } from './engine/redis/index.js';
 import { HeraldError } from './errors.js';
 import { Hub } from './hub/hub.js';
+import { ConnectionLimits } from './limits/connections.js';
 import { createLogger } from './logger.js';
 import type { Engine } from './model/index.js';
 import { centrifugeDoor } from './transports/centrifuge/door.js';
@@ -53,6 +54,7 @@ export class Herald {
   readonly hub: Hub;
   readonly app: FastifyInstance;
   readonly upgrades: UpgradeRouter;
+  readonly limits: ConnectionLimits;
   private readonly shutdownHooks: { door: string; run: () => Promise<void> | void }[] = [];
   /** The shutdown steps begun and not yet finished, for a report when shutdown overruns. */
   private readonly unfinished = new Set<string>();
@@ -86,7 +88,8 @@ export class Herald {
       forceCloseConnections: true,
     });
     const allowed = originChecker(config.allowedOrigins);
-    this.upgrades = new UpgradeRouter(allowed);
+    this.limits = new ConnectionLimits(config);
+    this.upgrades = new UpgradeRouter(allowed, this.limits);
   }
 
   /** Registers the doors, starts the engine and listens. Resolves once connections are accepted. */
@@ -123,6 +126,7 @@ export class Herald {
         config,
         log: this.log,
         upgrades: this.upgrades,
+        limits: this.limits,
         onShutdown: (run) => this.shutdownHooks.push({ door: door.name, run }),
         listening: (name, address) => this.listeners.set(name, address),
       });
@@ -162,6 +166,7 @@ export class Herald {
       }
       await this.step('http server', () => this.app.close());
       await this.step('engine', () => this.hub.close());
+      this.limits.stop();
       this.log.info('Herald stopped');
     })();
     return this.stopping;

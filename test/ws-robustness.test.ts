@@ -243,7 +243,8 @@ describe('dead and slow peers', () => {
   });
 
   test('a /chat client that does not read is cut off with 1008; the others keep receiving', async (t) => {
-    const server = await startHerald({ maxBufferedBytes: 64 * 1024, maxMessageSize: 60_000 });
+    // The writer floods on purpose (up to 400 messages): its publish rate is not what is tested.
+    const server = await startHerald({ maxBufferedBytes: 64 * 1024, maxMessageSize: 60_000, publishRate: 0 });
     try {
       const { socket: slow, rest } = await rawUpgrade(server.port, '/chat');
       slow.pause(); // reads nothing from now on: the kernel buffers fill, then the server's

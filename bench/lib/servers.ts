@@ -8,6 +8,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pinPrefix, rssKiB } from './proc.js';
 
+/** Limits off, as flags: a benchmark's thousands of clients share one address. */
+export const BENCH_UNLIMITED = [
+  '--max-connections-per-ip',
+  '0',
+  '--connection-rate-per-ip',
+  '0',
+  '--command-rate',
+  '0',
+  '--publish-rate',
+  '0',
+];
+
 /**
  * herald: one node; baseline: the bare ws loop; mosquitto: the MQTT baseline (where installed);
  * cluster: two Herald nodes with the redis engine on a redis-server of their own (publisher on
@@ -97,6 +109,9 @@ async function startNode(
           String(mqttPort),
           '--mqtt-host',
           '127.0.0.1',
+          // Every load client comes from loopback: per-address and per-connection limits would
+          // measure the limits, not the server.
+          ...BENCH_UNLIMITED,
           ...extra,
         ]
       : ['bench/baseline/server.ts', '--port', String(port)];

@@ -32,8 +32,27 @@ export async function runBatch(
   const parsed = batchParams.safeParse(params ?? {});
   if (!parsed.success) throw new HeraldError('BAD_REQUEST', 'batch takes {"commands": [ {...}, ... ]}');
   const { commands, parallel } = parsed.data;
+  const max = ctx.config.maxBatchCommands;
+  if (commands.length > max) {
+    throw new HeraldError('LIMIT_EXCEEDED', `at most ${max} commands per batch, got ${commands.length}`);
+  }
+  // Many broadcasts in one batch are one big broadcast: the same bound holds for all of them.
+  const named = commands.reduce((n, c) => n + broadcastChannels(c), 0);
+  if (named > ctx.config.maxBroadcastChannels) {
+    throw new HeraldError(
+      'LIMIT_EXCEEDED',
+      `at most ${ctx.config.maxBroadcastChannels} broadcast channels per batch, got ${named}`,
+    );
+  }
   if (parallel) return { replies: await Promise.all(commands.map((c) => runCommand(ctx, c))) };
   const replies: Record<string, unknown>[] = [];
   for (const c of commands) replies.push(await runCommand(ctx, c));
   return { replies };
+}
+
+/** How many channels a batch command broadcasts to (0 for anything else or a malformed one). */
+function broadcastChannels(cmd: Record<string, unknown>): number {
+  const params = cmd.method === 'broadcast' ? cmd.params : cmd.broadcast;
+  const channels = (params as { channels?: unknown } | undefined)?.channels;
+  return Array.isArray(channels) ? channels.length : 0;
 }

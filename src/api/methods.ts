@@ -12,7 +12,7 @@ import { globMatch } from './glob.js';
 /** What every method runs against: the hub, and the limits it enforces. */
 export interface ApiContext {
   readonly hub: Hub;
-  readonly config: Pick<Config, 'maxPatternLength'>;
+  readonly config: Pick<Config, 'maxPatternLength' | 'maxBroadcastChannels' | 'maxBatchCommands'>;
 }
 
 interface Method<S extends z.ZodTypeAny = z.ZodTypeAny> {
@@ -55,7 +55,15 @@ export const methods: Record<string, Method> = {
     publishOne(hub, p.channel, publishRequest(p)),
   ),
 
-  broadcast: method(z.object({ channels: z.array(channel), ...payload }), async ({ hub }, p) => {
+  broadcast: method(z.object({ channels: z.array(channel), ...payload }), async ({ hub, config }, p) => {
+    // Refused whole, before anything is published: a partial broadcast would be worse than none.
+    const max = config.maxBroadcastChannels;
+    if (p.channels.length > max) {
+      throw new HeraldError(
+        'LIMIT_EXCEEDED',
+        `at most ${max} channels per broadcast, got ${p.channels.length}`,
+      );
+    }
     const req = publishRequest(p);
     // Every channel is tried: one bad name must not stop the others, and each gets its own answer.
     const responses = await Promise.all(

@@ -13,11 +13,13 @@ import type {
   Subscriber,
 } from '../model/index.js';
 import { leaveGroup } from './groups.js';
-import { isCompleteRecovery } from './recovery.js';
+import { isCompleteRecovery, isCutAtLimit } from './recovery.js';
 
 export interface SubscribeOptions {
   /** Resume after this position. Without it the subscription starts at the stream's current top. */
   since?: StreamPosition;
+  /** Read at most this many publications for the resume (the oldest after `since`). */
+  limit?: number;
 }
 
 export interface SubscribeResult {
@@ -30,6 +32,11 @@ export interface SubscribeResult {
   publications: Publication[];
   /** True when `publications` are exactly everything after `since`: no gap, same epoch. */
   recovered: boolean;
+  /**
+   * The resume stopped at `limit`: `publications` start exactly after `since` but do not reach the
+   * top (so `recovered` is false); resuming again from the last of them reads the next part.
+   */
+  truncated: boolean;
   /**
    * Starts live delivery. Publications that arrived while the door was sending the result are
    * delivered now, after the result, de-duplicated by offset. Call it once the result is sent.
@@ -102,13 +109,14 @@ export class ChannelRegistry {
     this.deps.countChanged(channel, 1);
     try {
       await state.ready;
-      const query: HistoryQuery = opts.since ? { since: opts.since } : { limit: 0 };
+      const query: HistoryQuery = opts.since ? { since: opts.since, limit: opts.limit } : { limit: 0 };
       const h = await this.deps.engine.history(channel, query, this.deps.limits(channel));
       const recovered = opts.since ? isCompleteRecovery(opts.since, h) : true;
       return {
         position: h.position,
         publications: opts.since ? h.publications : [],
         recovered,
+        truncated: !recovered && opts.since !== undefined && isCutAtLimit(opts.since, h, opts.limit),
         start: () => this.startDelivery(state, sub, h.position),
       };
     } catch (err) {

@@ -13,3 +13,15 @@ export function isCompleteRecovery(since: StreamPosition, h: HistoryResult): boo
     h.publications.length === h.position.offset - since.offset
   );
 }
+
+/**
+ * Whether an incomplete recovery is only cut short by the read limit: it starts exactly after
+ * `since` in the same epoch and holds `limit` publications, so the rest is still in history.
+ */
+export function isCutAtLimit(since: StreamPosition, h: HistoryResult, limit: number | undefined): boolean {
+  if (limit === undefined || limit <= 0 || h.publications.length !== limit) return false;
+  if (since.epoch !== h.position.epoch) return false;
+  return (
+    h.publications[0].offset === since.offset + 1 && h.publications[limit - 1].offset < h.position.offset
+  );
+}

@@ -33,24 +33,33 @@ export interface MultiSubscription {
   publications: Publication[];
   /** Channels whose resume is incomplete: the epoch changed or history no longer reaches back. */
   gaps: string[];
+  /**
+   * Channels whose resume was cut at the read limit: `publications` holds the oldest part, exactly
+   * from the cursor on; resuming again from the last one given reads the next part.
+   */
+  truncated: string[];
   /** Starts live delivery on every channel; call once the publications above are sent. */
   start(): void;
 }
 
 /**
  * Subscribes `subscriber` to every channel, resuming those the cursor names. All or nothing: when
- * one channel fails, the others are released and the error is thrown.
+ * one channel fails, the others are released and the error is thrown. The resumed channels share
+ * `maxPublications`, so one request reads at most that many (or one per channel, if more).
  */
 export async function subscribeAll(
   hub: Hub,
   channels: string[],
   subscriber: Subscriber,
   cursor: Cursor | undefined,
+  maxPublications: number,
 ): Promise<MultiSubscription> {
+  const resumed = cursor ? channels.filter((c) => cursor.has(c)).length : 0;
+  const limit = Math.max(1, Math.floor(maxPublications / Math.max(1, resumed)));
   const settled = await Promise.allSettled(
     channels.map((c) => {
       const since = cursor?.get(c);
-      return hub.subscribe(c, subscriber, since ? { since } : {});
+      return hub.subscribe(c, subscriber, since ? { since, limit } : {});
     }),
   );
   const failed = settled.find((s) => s.status === 'rejected');
@@ -61,12 +70,14 @@ export async function subscribeAll(
   const positions = new Map<string, StreamPosition>();
   const publications: Publication[] = [];
   const gaps: string[] = [];
+  const truncated: string[] = [];
   const results = settled.map(
     (s) => (s as PromiseFulfilledResult<Awaited<ReturnType<Hub['subscribe']>>>).value,
   );
   results.forEach((r, i) => {
     positions.set(channels[i], r.position);
-    if (!r.recovered) gaps.push(channels[i]);
+    if (r.truncated) truncated.push(channels[i]);
+    else if (!r.recovered) gaps.push(channels[i]);
     for (const p of r.publications) publications.push(p);
   });
   // Each channel's order is exact; across channels, merge by time (stable) to approximate arrival.
@@ -75,6 +86,7 @@ export async function subscribeAll(
     positions,
     publications,
     gaps,
+    truncated,
     start: () => {
       for (const r of results) r.start();
     },

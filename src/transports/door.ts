@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Hub } from '../hub/hub.js';
+import type { ConnectionLimits } from '../limits/connections.js';
 import type { Logger } from '../model/index.js';
 import type { UpgradeRouter } from './upgrade.js';
 
@@ -12,6 +13,8 @@ export interface DoorContext {
   readonly config: Config;
   readonly log: Logger;
   readonly upgrades: UpgradeRouter;
+  /** The one gate for new connections, shared by every door (totals and per address). */
+  readonly limits: ConnectionLimits;
   /** Runs on graceful shutdown, after the listener stopped accepting and before the engine closes. */
   onShutdown(fn: () => Promise<void> | void): void;
   /** A door that listens on its own port (MQTT over TCP) reports where, for Herald.listenerAddress. */

@@ -1,15 +1,20 @@
-// Routes HTTP upgrade requests to the door that owns the path, after the origin check. Paths with no
-// door, and origins not on the allow-list, are refused with a plain HTTP answer before any
-// WebSocket exists.
+// Routes HTTP upgrade requests to the door that owns the path, after the origin check and the
+// connection limits. Paths with no door, origins not on the allow-list and connections over a limit
+// are refused with a plain HTTP answer before any WebSocket exists.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { HeraldError } from '../errors.js';
+import type { ConnectionLimits, Ticket } from '../limits/connections.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export class UpgradeRouter {
   private readonly routes = new Map<string, UpgradeHandler>();
 
-  constructor(private readonly originAllowed: (origin: string | undefined) => boolean) {}
+  constructor(
+    private readonly originAllowed: (origin: string | undefined) => boolean,
+    private readonly limits?: ConnectionLimits,
+  ) {}
 
   add(path: string, handler: UpgradeHandler): void {
     if (this.routes.has(path)) throw new Error(`upgrade path ${path} registered twice`);
@@ -26,7 +31,23 @@ export class UpgradeRouter {
     const handler = this.routes.get(path);
     if (!handler) refuse(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}`);
     else if (!this.originAllowed(req.headers.origin)) refuse(socket, 403, 'Forbidden', 'origin not allowed');
-    else handler(req, socket, head);
+    else if (this.admitted(req, socket)) handler(req, socket, head);
+  }
+
+  /** Counts the connection until its socket closes; false (and answered) when over a limit. */
+  private admitted(req: IncomingMessage, socket: Duplex): boolean {
+    if (!this.limits) return true;
+    let ticket: Ticket;
+    try {
+      ticket = this.limits.admit(req.socket.remoteAddress);
+    } catch (err) {
+      if (!(err instanceof HeraldError)) throw err;
+      const text = err.status === 429 ? 'Too Many Requests' : 'Service Unavailable';
+      refuse(socket, err.status, text, JSON.stringify({ error: err.toJSON() }), 'application/json');
+      return false;
+    }
+    socket.once('close', () => ticket.release());
+    return true;
   }
 }
 
@@ -35,10 +56,16 @@ function destroySelf(this: Duplex): void {
   this.destroy();
 }
 
-export function refuse(socket: Duplex, status: number, statusText: string, body: string): void {
+export function refuse(
+  socket: Duplex,
+  status: number,
+  statusText: string,
+  body: string,
+  contentType = 'text/plain',
+): void {
   if (socket.writable) {
     socket.end(
-      `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: ${contentType}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }

@@ -1,4 +1,5 @@
 // Plain HTTP calls for the server API and polling tests.
+import { get as httpGet } from 'node:http';
 export interface Answer {
   status: number;
   headers: Headers;
@@ -48,4 +49,33 @@ export function poll(
   if (opts.cursor !== undefined) q.set('cursor', opts.cursor);
   if (opts.timeout !== undefined) q.set('timeout', String(opts.timeout));
   return get(`${base}/poll?${q}`, { signal: opts.signal });
+}
+
+/** A response whose body is still arriving (an SSE stream, a held poll), from a chosen address. */
+export interface OpenResponse {
+  status: number;
+  /** Everything received so far. */
+  body(): string;
+  /** Resolves when the server ended or cut the response. */
+  ended: Promise<void>;
+  close(): void;
+}
+
+/**
+ * GET from a given loopback address (127.0.0.2 ...), so per-address limits see "another client".
+ * Resolves once the status line is in; the body keeps arriving into `body()`.
+ */
+export function getFrom(url: string, localAddress: string): Promise<OpenResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { localAddress, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        text += d;
+      });
+      const ended = new Promise<void>((done) => res.once('close', () => done()));
+      resolve({ status: res.statusCode ?? 0, body: () => text, ended, close: () => req.destroy() });
+    });
+    req.once('error', reject);
+  });
 }

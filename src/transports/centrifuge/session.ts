@@ -7,6 +7,7 @@ import { type ConnectionTokenVerifier, TokenError, tokenReplyError } from '../..
 import type { Config } from '../../config.js';
 import { type DisconnectDef, Disconnects, HeraldError } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
+import { CommandRate } from '../../limits/command-rate.js';
 import type { ClientInfo, Logger, Publication, StreamPosition, Subscriber } from '../../model/index.js';
 import {
   type Command,
@@ -63,12 +64,18 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   pongPending = false;
   /** When the connection token runs out (ms since the Unix epoch); 0 = never. */
   expiresAt = 0;
+  private readonly rate: CommandRate;
 
   constructor(
     ws: WebSocket,
     private readonly ctx: SessionContext,
   ) {
     super(ws);
+    const { config } = ctx;
+    this.rate = new CommandRate(
+      { rate: config.commandRate, burst: config.commandBurst },
+      { rate: config.publishRate, burst: config.publishBurst },
+    );
     ws.on('message', (data: Buffer, isBinary) => this.onFrame(data, isBinary));
     ws.on('error', (err) => ctx.log.warn({ client: this.id, err: err.message }, 'websocket error'));
     ws.once('close', () => this.cleanup());
@@ -183,6 +190,10 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       this.ctx.log.info({ client: this.id, method: cmd.method }, 'command before connect');
       return this.disconnect(Disconnects.BAD_REQUEST);
     }
+    // Checked before any work: a refused command costs one small reply, nothing else.
+    const verdict = this.rate.check(cmd.method === 'publish');
+    if (verdict === 'disconnect') return this.disconnect(Disconnects.TOO_MANY_REQUESTS);
+    if (verdict === 'refuse') return this.send(encodeError(cmd.id, new HeraldError('TOO_MANY_REQUESTS')));
     try {
       const result = await this.handle(cmd);
       if (result !== undefined && !this.closed) this.send(encodeResult(cmd.id, cmd.method, result));
@@ -310,7 +321,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
     this.subs.set(channel, sub);
     let result: Awaited<ReturnType<Hub['subscribe']>>;
     try {
-      result = await hub.subscribe(channel, this, { since });
+      result = await hub.subscribe(channel, this, { since, limit: config.maxRecoveryPublications });
     } catch (err) {
       this.subs.delete(channel);
       throw err;
@@ -386,8 +397,10 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   }
 
   private async history(req: { channel: string; limit?: number; since?: StreamPosition; reverse: boolean }) {
+    // No limit (or more than the cap) reads at most the cap, as a resume does.
+    const cap = this.ctx.config.maxRecoveryPublications;
     const h = await this.ctx.hub.history(req.channel, {
-      limit: req.limit,
+      limit: req.limit === undefined || req.limit > cap ? cap : req.limit,
       since: req.since,
       reverse: req.reverse,
     });

@@ -9,6 +9,8 @@
 // subscriptions aedes knows about but no connected client expresses.
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes';
 import type { Hub } from '../../hub/hub.js';
+import { publishBucket, type RateOptions } from '../../limits/command-rate.js';
+import type { TokenBucket } from '../../limits/token-bucket.js';
 import type { FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
 import { channelNameProblem } from '../../model/index.js';
 import { fromBytes, toBytes } from '../../protocol/payload.js';
@@ -31,6 +33,8 @@ export interface BridgeOptions {
   maxChannelNameLength: number;
   /** QoS 1/2 messages held per persistent session. */
   sessionQueue: number;
+  /** PUBLISH packets per second per client; past it the client is closed. */
+  publishRate?: RateOptions;
   /** aedes: keep-alive grace and CONNECT deadline (ms). */
   connectTimeout?: number;
   /**
@@ -44,6 +48,7 @@ export class MqttBridge implements Subscriber<Buffer> {
   readonly format = mqttFormat;
   readonly broker: HeraldBroker;
   private readonly users = new WeakMap<Client, string>();
+  private readonly publishRates = new WeakMap<Client, TokenBucket>();
   private readonly shared: boolean;
   private readonly persistence: unknown;
 
@@ -176,7 +181,7 @@ export class MqttBridge implements Subscriber<Buffer> {
     packet: PublishPacket,
     cb: (err?: Error | null) => void,
   ): void {
-    const problem = this.publishProblem(packet);
+    const problem = this.publishProblem(packet) ?? this.rateProblem(client);
     if (problem) {
       cb(new Error(problem));
       return;
@@ -196,6 +201,17 @@ export class MqttBridge implements Subscriber<Buffer> {
 
   private callbackFailed(err: unknown): void {
     this.o.log.error({ err }, 'MQTT broker callback failed');
+  }
+
+  private rateProblem(client: Client | null): string | undefined {
+    if (!client || !this.o.publishRate) return undefined;
+    let bucket = this.publishRates.get(client);
+    if (!bucket) {
+      bucket = publishBucket(this.o.publishRate);
+      if (!bucket) return undefined;
+      this.publishRates.set(client, bucket);
+    }
+    return bucket.take() ? undefined : `more than ${this.o.publishRate.rate} publishes per second`;
   }
 
   private publishProblem(packet: PublishPacket): string | undefined {

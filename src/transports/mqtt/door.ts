@@ -2,6 +2,7 @@
 // joined to the hub by the bridge. Any byte-level trouble closes only the client that caused it.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Ticket } from '../../limits/connections.js';
 import { PacketSizeWatch, packetLimit } from '../../protocol/mqtt-size.js';
 import type { Door } from '../door.js';
 import { MqttAuth } from './auth.js';
@@ -20,6 +21,8 @@ export const mqttDoor: Door = {
       maxPayload: config.mqttMaxPayload,
       maxChannelNameLength: config.maxChannelNameLength,
       sessionQueue: config.mqttSessionQueue,
+      connectTimeout: config.mqttConnectTimeout,
+      publishRate: { rate: config.publishRate, burst: config.publishBurst },
       redis: config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined,
     });
     const { broker } = bridge;
@@ -66,6 +69,17 @@ export const mqttDoor: Door = {
       await bridge.start();
       if (config.mqttPort === 0) return;
       const tcp = createServer((socket) => {
+        // Over a limit the socket is closed at once: answering CONNACK would mean keeping it open
+        // until CONNECT arrives, which is what a flood of idle sockets wants.
+        let ticket: Ticket;
+        try {
+          ticket = ctx.limits.admit(socket.remoteAddress);
+        } catch (err) {
+          log.debug({ transport: 'mqtt', reason: (err as Error).message }, 'MQTT connection refused');
+          socket.destroy();
+          return;
+        }
+        socket.once('close', () => ticket.release());
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         accept(socket, (reason) => {

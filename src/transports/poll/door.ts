@@ -20,7 +20,7 @@ const answerAtDeadline = (poller: Poller) => poller.answer();
 
 export const pollDoor: Door = {
   name: 'poll',
-  register({ app, hub, config, onShutdown }) {
+  register({ app, hub, config, limits, onShutdown }) {
     const held = new Set<Poller>();
     let closing = false;
     // Shared by every poller rather than a closure per request: held polls are most of the memory.
@@ -36,13 +36,16 @@ export const pollDoor: Door = {
       const channels = channelsFrom(q.channel, hub, config.maxChannelsPerRequest);
       const since = cursorFrom(q.cursor);
       const timeout = holdSeconds(q.timeout, config.pollTimeout, config.pollMaxTimeout);
+      // Counted until answered: a held poll is a connection like any other.
+      const ticket = limits.admit(req.socket.remoteAddress);
+      reply.raw.once('close', () => ticket.release());
       reply.header('cache-control', 'no-store').type('application/json; charset=utf-8');
 
       const poller = new Poller(channels, new Map(), config.maxBufferedBytes, release);
       // A client that goes away releases its subscriptions at once, not at its deadline.
       reply.raw.on('close', () => poller.answer());
 
-      const sub = await subscribeAll(hub, channels, poller, since);
+      const sub = await subscribeAll(hub, channels, poller, since, config.maxRecoveryPublications);
       if (poller.done) {
         // Answered (client gone, shutdown) while subscribing: let go of what was just taken.
         release(poller);

@@ -12,7 +12,7 @@ import { type EndReason, SseStream } from './stream.js';
 
 export const sseDoor: Door = {
   name: 'sse',
-  register({ app, hub, config, log, onShutdown }) {
+  register({ app, hub, config, log, limits, onShutdown }) {
     const streams = new SharedHeartbeat<SseStream>(config.sseHeartbeat * 1000);
     let channelsOf = new WeakMap<SseStream, string[]>();
     let closing = false;
@@ -29,6 +29,9 @@ export const sseDoor: Door = {
       if (closing) throw new HeraldError('NOT_AVAILABLE', 'server is shutting down');
       const q = req.query as Record<string, unknown>;
       const channels = channelsFrom(q.channel, hub, config.maxChannelsPerRequest);
+      // Counted until the response closes, however it ends: an error answer, or the stream's end.
+      const ticket = limits.admit(req.socket.remoteAddress);
+      reply.raw.once('close', () => ticket.release());
       // The header is what the browser sends on its own reconnects, so it is newer than the URL's.
       const since = cursorFrom(req.headers['last-event-id'], q.last_event_id);
       const res = reply.raw;
@@ -38,7 +41,7 @@ export const sseDoor: Door = {
         gone = true;
       };
       res.once('close', markGone);
-      const sub = await subscribeAll(hub, channels, stream, since);
+      const sub = await subscribeAll(hub, channels, stream, since, config.maxRecoveryPublications);
       res.off('close', markGone);
       let frames: SseFrame[];
       try {
@@ -77,6 +80,13 @@ export const sseDoor: Door = {
         stream.open = true;
         stream.write(head);
         for (let i = 0; i < frames.length; i++) stream.deliver(sub.publications[i], frames[i]);
+        // A resume longer than one read may give ends here, before live delivery could skip past
+        // the rest: the browser reconnects from the last id it got and reads the next part, so a
+        // long absence is caught up in steps rather than in one unbounded read.
+        if (sub.truncated.length > 0) {
+          stream.end('resync');
+          return;
+        }
         sub.start();
         if (stream.resyncPending) stream.end('resync');
       } catch (err) {

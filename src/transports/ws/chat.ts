@@ -7,6 +7,8 @@
 import type { WebSocket } from 'ws';
 import { CloseCodes, HeraldError } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
+import { publishBucket } from '../../limits/command-rate.js';
+import type { TokenBucket } from '../../limits/token-bucket.js';
 import type { ClientInfo, FrameFormat, Publication, Subscriber } from '../../model/index.js';
 import { type ChatFrame, chatFrame, WELCOME } from '../../protocol/chat.js';
 import { fromBytes, fromText } from '../../protocol/payload.js';
@@ -22,6 +24,8 @@ const chatFormat: FrameFormat<ChatFrame> = { name: 'chat', encode: chatFrame };
 class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
   readonly format = chatFormat;
   readonly info: ClientInfo;
+  /** Made on the first message: most sessions only listen. */
+  rate: TokenBucket | undefined;
 
   constructor(
     ws: WebSocket,
@@ -45,12 +49,20 @@ export const chatDoor: Door = {
     const { hub, log, config } = ctx;
     const sessions = new WeakMap<WebSocket, ChatSession>();
     let total = 0;
+    const publishRate = { rate: config.publishRate, burst: config.publishBurst };
     // Checked once: building the per-message log line costs more than the publish itself.
     const logInfo = log.isLevelEnabled('info');
 
     function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
       const session = sessions.get(this);
       if (!session) return;
+      // Closed rather than dropped: a sender must not believe a message went out that did not.
+      session.rate ??= publishBucket(publishRate);
+      if (session.rate && !session.rate.take()) {
+        log.warn({ session: session.id }, 'chat message rate exceeded; closed');
+        this.close(CloseCodes.POLICY_VIOLATION, 'message rate limit exceeded');
+        return;
+      }
       const req = isBinary ? fromBytes(data, true) : fromText(data.toString('utf8'));
       if (!isBinary && logInfo) log.info({ session: session.id }, `Received from ${session.id}: ${req.data}`);
       req.info = session.info;
