@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { type ConnectionTokenVerifier, TokenError, tokenReplyError } from '../../auth/connection-token.js';
 import type { Config } from '../../config.js';
-import { type DisconnectDef, Disconnects, HeraldError } from '../../errors.js';
+import { type DisconnectDef, Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import type { ClientInfo, Logger, Publication, StreamPosition, Subscriber } from '../../model/index.js';
 import {
@@ -20,6 +20,7 @@ import {
   encodeJoinPush,
   encodeLeavePush,
   encodeResult,
+  encodeUnsubscribePush,
   PING,
   wireClientInfo,
   wirePublication,
@@ -125,9 +126,16 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   }
 
   onInsufficientState(channel: string): void {
-    // The SDK reconnects and recovers from its last position: nothing is lost, nothing doubled.
-    this.ctx.log.warn({ client: this.id, channel }, 'insufficient state, disconnecting to resync');
-    this.disconnect(Disconnects.INSUFFICIENT_STATE);
+    const sub = this.subs.get(channel);
+    if (!sub || this.closed) return;
+    // Only this subscription resyncs: the SDK subscribes again from its last position, and the
+    // connection and its other channels carry on.
+    this.ctx.log.warn({ client: this.id, channel }, 'insufficient state, unsubscribing to resync');
+    this.leave(channel, sub).catch((err) =>
+      this.ctx.log.error({ client: this.id, channel, err }, 'leaving a channel failed'),
+    );
+    const u = Unsubscribes.INSUFFICIENT_STATE;
+    this.send(encodeUnsubscribePush(channel, u.code, u.reason));
   }
 
   // ---- receiving --------------------------------------------------------------------------------
@@ -352,6 +360,8 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       this.fail(err);
       return undefined;
     }
+    // Told to resync while starting: that subscription is gone already, and must not join.
+    if (this.subs.get(channel) !== sub) return undefined;
     sub.present = true;
     await hub.join(channel, this.info, opts.joinLeave).catch((err) => {
       this.ctx.log.warn({ client: this.id, channel, err: (err as Error).message }, 'presence join failed');
