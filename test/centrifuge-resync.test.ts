@@ -14,10 +14,10 @@ import { until } from './helpers/until.js';
  * would: history has the publication, this node never sees it live.
  */
 class LossyEngine extends MemoryEngine {
-  sink: EngineSink | undefined;
+  bus: EngineSink | undefined;
   private readonly dropNext = new Set<string>();
   override async start(sink: EngineSink): Promise<void> {
-    this.sink = sink;
+    this.bus = sink;
     await super.start({
       onPublication: (pub: Publication) => {
         if (this.dropNext.delete(pub.channel)) return;
@@ -104,7 +104,7 @@ describe('per-channel resync with the centrifuge SDK', () => {
     changes.length = 0;
     const ch = 'many:42';
     const resubscribed = once<{ recovered: boolean }>(subs[42], 'subscribed', 5000);
-    engine.sink?.onResync?.([ch]);
+    engine.bus?.onResync?.([ch]);
     await publish(ch, 'during');
     assert.equal((await resubscribed).recovered, true);
     await until(() => seen.get(ch)?.at(-1) === 'during', { what: 'the publication made during the resync' });

@@ -29,7 +29,7 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     const door = centrifugeServerOf(server.herald.hub);
     assert.ok(door, 'the door is registered');
     const n = door.sessions.size;
-    for (const s of door.sessions) s.ws.terminate();
+    for (const s of door.sessions) s.transport.abort();
     return n;
   };
 
