@@ -32,12 +32,16 @@ export interface EmulationRequest {
   data: Buffer;
 }
 
-/** Carries /emulation requests to the node that holds the session. */
-export interface EmulationRelay {
-  /** Resolves false when no node of that name is there to take it. */
-  forward(req: EmulationRequest): Promise<boolean>;
-  /** Requests other nodes relayed to this one. */
-  onRequest(handler: (req: EmulationRequest) => void): void;
+const RELAY_KIND = 'centrifuge-emulation';
+
+/** The relayed form: `<session>\n<data>` (a session id holds no newline). */
+function encodeRelayed(req: EmulationRequest): Buffer {
+  return Buffer.concat([Buffer.from(`${req.session}\n`, 'utf8'), req.data]);
+}
+
+function decodeRelayed(body: Buffer, node: string): EmulationRequest {
+  const nl = body.indexOf(0x0a);
+  return { session: body.subarray(0, nl).toString('utf8'), node, data: body.subarray(nl + 1) };
 }
 
 /** What a codec's stream variant needs: the encoding, how replies and publications are framed. */
@@ -67,7 +71,6 @@ export interface FallbackOptions {
   protobufStream?: StreamKind;
   /** Decodes a Protobuf /emulation body. */
   decodeProtobufRequest?(body: Buffer): EmulationRequest;
-  relay?: EmulationRelay;
 }
 
 export function registerFallbackTransports(
@@ -83,8 +86,8 @@ export function registerFallbackTransports(
     // A session gone from this node: its stream has ended, which the client learns from the stream.
     await streams.get(req.session)?.receive(req.data);
   };
-  opts.relay?.onRequest((req) => {
-    deliverLocal(req).catch(() => {});
+  hub.nodeMessages.on(RELAY_KIND, (body) => {
+    deliverLocal(decodeRelayed(body, node)).catch(() => {});
   });
 
   function start(name: 'http_stream' | 'sse', kind: StreamKind, reply: FastifyReply, connect: Buffer): void {
@@ -155,7 +158,7 @@ export function registerFallbackTransports(
       }
       if (request.node === node || request.node === '') {
         await deliverLocal(request);
-      } else if (!opts.relay || !(await opts.relay.forward(request))) {
+      } else if (!(await hub.nodeMessages.send(request.node, RELAY_KIND, encodeRelayed(request)))) {
         reply.code(404).send({ error: new HeraldError('NOT_FOUND', 'no such node').toJSON() });
         return;
       }
