@@ -13,7 +13,6 @@ const CLOSE_GRACE_MS = 1000;
 
 export class WsTransport extends FrameTarget implements SessionTransport {
   readonly name = 'websocket';
-  private peer: TransportPeer | undefined;
   private slow: (() => void) | undefined;
 
   constructor(
@@ -27,7 +26,6 @@ export class WsTransport extends FrameTarget implements SessionTransport {
 
   /** Starts passing frames to the session; `onSlow` runs when the peer stops reading. */
   attach(peer: TransportPeer, onSlow: () => void, onError: (err: Error) => void): void {
-    this.peer = peer;
     this.slow = onSlow;
     const binary = this.codec.name === 'protobuf';
     this.ws.on('message', (data: Buffer, isBinary) => {
