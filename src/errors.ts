@@ -110,6 +110,15 @@ export const Disconnects = {
   TOO_MANY_ERRORS: disc(3509, 'too many errors'),
 } as const satisfies Record<string, DisconnectDef>;
 
+/**
+ * Unsubscribe codes of the channel protocol (sent in an unsubscribe push): below 2500 the SDK stops
+ * the subscription, from 2500 on it subscribes again by itself (with recovery when it can).
+ */
+export const Unsubscribes = {
+  SERVER: { code: 2000, reason: 'server unsubscribe' },
+  INSUFFICIENT_STATE: { code: 2500, reason: 'insufficient state' },
+} as const;
+
 /** RFC 6455 close codes used by the plain WebSocket doors (/echo, /chat, /mqtt). */
 export const CloseCodes = {
   NORMAL: 1000,

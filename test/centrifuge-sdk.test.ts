@@ -29,7 +29,7 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     const door = centrifugeServerOf(server.herald.hub);
     assert.ok(door, 'the door is registered');
     const n = door.sessions.size;
-    for (const s of door.sessions) s.ws.terminate();
+    for (const s of door.sessions) s.transport.abort();
     return n;
   };
 
@@ -212,7 +212,7 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     c.disconnect();
   });
 
-  test('insufficient state disconnects with 3010 and the SDK reconnects and recovers', async () => {
+  test('insufficient state resubscribes that channel with 2500 and the SDK recovers it', async () => {
     const c = client();
     const sub = c.newSubscription('gap', { recoverable: true });
     const seen: unknown[] = [];
@@ -220,14 +220,15 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     sub.subscribe();
     c.connect();
     await subscribed(sub);
-    const disconnected = once<{ code: number }>(c, 'connecting', 5000, (ctx) => ctx.code === 3010);
+    const resubscribing = once<{ code: number }>(sub, 'subscribing', 5000, (ctx) => ctx.code === 2500);
     const resubscribed = once<SubscribedContext>(sub, 'subscribed');
     for (const s of centrifugeServerOf(server.herald.hub)?.sessions ?? []) s.onInsufficientState('gap');
-    await disconnected;
+    await resubscribing;
     await server.herald.hub.publish('gap', { data: 'meanwhile' });
     assert.equal((await resubscribed).recovered, true);
     await until(() => seen.length === 1, { what: 'recovered publication', timeoutMs: 3000 });
     assert.deepEqual(seen, ['meanwhile']);
+    assert.equal(c.state, 'connected');
     c.disconnect();
   });
 

@@ -21,6 +21,7 @@ import {
 import { ChannelCountReporter } from './channel-counts.js';
 import { type ChannelOptions, ChannelOptionsResolver } from './channel-options.js';
 import { ChannelRegistry, type SubscribeOptions, type SubscribeResult } from './channels.js';
+import { NodeMessages } from './node-messages.js';
 import { defaultHubOptions, type HubOptions } from './options.js';
 import { PatternRegistry } from './patterns.js';
 import { payloadDepthProblem } from './payload-limits.js';
@@ -37,6 +38,8 @@ export class Hub {
   private readonly patterns: PatternRegistry;
   private readonly presenceTracker: PresenceTracker;
   private readonly counts: ChannelCountReporter;
+  /** Node-to-node messages through the engine (fallback transports, per-user control). */
+  readonly nodeMessages: NodeMessages;
   private beatTimer: NodeJS.Timeout | undefined;
   private clientCount = 0;
   private subscriptionCount = 0;
@@ -79,6 +82,7 @@ export class Hub {
     });
     this.presenceTracker = new PresenceTracker(engine, o.presenceTtl, log);
     this.counts = new ChannelCountReporter(engine, o.nodeName, this.channels, log);
+    this.nodeMessages = new NodeMessages(engine, log);
   }
 
   async start(): Promise<void> {
@@ -87,8 +91,10 @@ export class Hub {
       onJoin: (channel, info) => this.channels.dispatchPresence(channel, info, true),
       onLeave: (channel, info) => this.channels.dispatchPresence(channel, info, false),
       onResync: (channels) => this.resync(channels),
+      onNodeMessage: (message) => this.nodeMessages.receive(message),
     };
     await this.engine.start(sink);
+    await this.engine.listenAsNode?.(this.options.nodeName);
     // Listed in cluster info at once, not only after the first beat.
     await this.engine.reportNode(this.localStats()).catch(() => {});
     this.counts.flush();

@@ -27,6 +27,8 @@ export interface EngineSink {
    * channels (all when undefined) must re-synchronise from history.
    */
   onResync?(channels?: string[]): void;
+  /** A message another node sent to this one (see Engine.sendToNode). */
+  onNodeMessage?(message: Buffer): void;
 }
 
 export interface NodeInfo {
@@ -90,4 +92,11 @@ export interface Engine {
   reportNode(info: NodeInfo): Promise<NodeInfo[]>;
   /** This node stops cleanly: remove its report (and channel counts) now rather than on expiry. */
   withdrawNode?(name: string): Promise<void>;
+  /**
+   * Node-to-node messages (e.g. a fallback transport's command reaching a node that does not hold
+   * its session). `listenAsNode` starts receiving the messages sent to this node's name;
+   * `sendToNode` resolves false when no node of that name listens. Optional: one node needs neither.
+   */
+  listenAsNode?(name: string): Promise<void>;
+  sendToNode?(name: string, message: Buffer): Promise<boolean>;
 }

@@ -1,5 +1,6 @@
 // Helpers for tests that drive /connection/websocket with the real `centrifuge` SDK or raw frames.
 import { Centrifuge, type Options, type Subscription } from 'centrifuge';
+import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { TestClient } from './ws.js';
 
@@ -7,6 +8,26 @@ import { TestClient } from './ws.js';
 export function sdkClient(base: string, options: Partial<Options> = {}): Centrifuge {
   return new Centrifuge(`${base}/connection/websocket`, {
     websocket: WebSocket,
+    minReconnectDelay: 50,
+    maxReconnectDelay: 300,
+    timeout: 5000,
+    ...options,
+  });
+}
+
+/**
+ * The SDK with WebSocket out of reach: only the given fallback transport (http_stream or sse), its
+ * later commands posted to `emulationBase`/emulation (by default the same server).
+ */
+export function sdkFallbackClient(
+  base: string,
+  transport: 'http_stream' | 'sse',
+  options: Partial<Options> = {},
+  emulationBase = base,
+): Centrifuge {
+  return new Centrifuge([{ transport, endpoint: `${base}/connection/${transport}` }], {
+    eventsource: EventSource as unknown as Options['eventsource'],
+    emulationEndpoint: `${emulationBase}/emulation`,
     minReconnectDelay: 50,
     maxReconnectDelay: 300,
     timeout: 5000,

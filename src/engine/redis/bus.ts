@@ -34,6 +34,8 @@ export class RedisBus {
   private readonly delivered = new Map<string, { epoch: string; offset: number }>();
   sink: EngineSink | undefined;
   private wasReady = false;
+  /** The bus channel of messages to this node, once it listens. */
+  private nodeChannel = '';
 
   constructor(
     private readonly conn: Redis,
@@ -98,9 +100,19 @@ export class RedisBus {
     }
   }
 
+  /** Listens on `busChannel` for messages to this node; subscribed again after a reconnect. */
+  listenAsNode(busChannel: string): Promise<void> {
+    this.nodeChannel = busChannel;
+    return this.subs.subscribe([busChannel]);
+  }
+
   private onMessage(busChannel: Buffer, message: Buffer): void {
     const name = busChannel.toString('utf8');
     if (!this.subs.has(name)) return;
+    if (name === this.nodeChannel) {
+      this.sink?.onNodeMessage?.(message);
+      return;
+    }
     this.deliver(name.slice(this.prefix.length), message, true);
   }
 

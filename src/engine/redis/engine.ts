@@ -111,6 +111,19 @@ export class RedisEngine implements Engine {
     this.busConn.disconnect();
   }
 
+  // ---- node messages ----------------------------------------------------------------------------
+
+  private nodeChannel = (name: string) => `${this.opts.prefix}:node:${name}`;
+
+  listenAsNode(name: string): Promise<void> {
+    return this.run(() => this.bus.listenAsNode(this.nodeChannel(name)));
+  }
+
+  async sendToNode(name: string, message: Buffer): Promise<boolean> {
+    // PUBLISH counts the receivers: none means no node of that name is listening.
+    return (await this.run(() => this.cmd.publish(this.nodeChannel(name), message))) > 0;
+  }
+
   // ---- keys -------------------------------------------------------------------------------------
 
   // The channel name sits in a hash tag, so a channel's keys share a Redis Cluster slot.

@@ -63,6 +63,11 @@ export function encodeLeavePush(channel: string, info: ClientInfo): string {
   return push(channel, 'leave', { info: wireClientInfo(info) });
 }
 
+/** Ends one subscription; a code of 2500 or more makes the SDK subscribe again (with recovery). */
+export function encodeUnsubscribePush(channel: string, code: number, reason: string): string {
+  return push(channel, 'unsubscribe', { code, reason });
+}
+
 /**
  * The publication push as every subscriber of this format receives it: the hub encodes it once per
  * publication, as a complete WebSocket text frame, and the door writes the same bytes to each socket

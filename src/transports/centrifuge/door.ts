@@ -6,9 +6,13 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionTokenVerifier } from '../../auth/connection-token.js';
 import { Disconnects } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
+import { jsonCodec } from '../../protocol/centrifuge/codec.js';
+import { centrifugeJsonFormat } from '../../protocol/centrifuge/replies.js';
 import type { Door } from '../door.js';
+import { registerFallbackTransports } from './emulation.js';
 import { Keepalive } from './keepalive.js';
 import { ClientSession, type SessionContext } from './session.js';
+import { WsTransport } from './ws-transport.js';
 
 export const CENTRIFUGE_PATH = '/connection/websocket';
 const JSON_SUBPROTOCOL = 'centrifuge-json';
@@ -55,6 +59,7 @@ export const centrifugeDoor: Door = {
     const keepalive = new Keepalive(sessions, config);
     keepalive.start();
     servers.set(hub, { sessions, wss });
+    registerFallbackTransports(ctx, sctx);
 
     ctx.upgrades.add(CENTRIFUGE_PATH, (req, socket, head) => {
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
@@ -66,7 +71,14 @@ export const centrifugeDoor: Door = {
         ws.close(Disconnects.INAPPROPRIATE_PROTOCOL.code, 'protobuf encoding is not supported, use JSON');
         return;
       }
-      sessions.add(new ClientSession(ws, sctx));
+      const transport = new WsTransport(ws, jsonCodec, centrifugeJsonFormat, config.maxBufferedBytes);
+      const session = new ClientSession(transport, sctx);
+      transport.attach(
+        session,
+        () => session.disconnect(Disconnects.SLOW),
+        (err) => sctx.log.warn({ client: session.id, err: err.message }, 'websocket error'),
+      );
+      sessions.add(session);
     }
 
     ctx.onShutdown(async () => {

@@ -2,30 +2,23 @@
 // order they arrive (the SDK sends connect and its subscribes in one frame, and subscribe waits on
 // the engine), and every reply and push goes through one bounded send path.
 import { randomUUID } from 'node:crypto';
-import { WebSocket } from 'ws';
 import { type ConnectionTokenVerifier, TokenError, tokenReplyError } from '../../auth/connection-token.js';
 import type { Config } from '../../config.js';
-import { type DisconnectDef, Disconnects, HeraldError } from '../../errors.js';
+import { type DisconnectDef, Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import { CommandRate } from '../../limits/command-rate.js';
-import type { ClientInfo, Logger, Publication, StreamPosition, Subscriber } from '../../model/index.js';
-import {
-  type Command,
-  type ConnectRequest,
-  decodeFrame,
-  type SubscribeRequest,
-} from '../../protocol/centrifuge/commands.js';
-import {
-  centrifugeJsonFormat,
-  encodeError,
-  encodeJoinPush,
-  encodeLeavePush,
-  encodeResult,
-  PING,
-  wireClientInfo,
-  wirePublication,
-} from '../../protocol/centrifuge/replies.js';
-import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
+import type {
+  ClientInfo,
+  FrameFormat,
+  Logger,
+  Publication,
+  StreamPosition,
+  Subscriber,
+} from '../../model/index.js';
+import type { Encoded } from '../../protocol/centrifuge/codec.js';
+import type { Command, ConnectRequest, SubscribeRequest } from '../../protocol/centrifuge/commands.js';
+import { wireClientInfo, wirePublication } from '../../protocol/centrifuge/replies.js';
+import type { SessionTransport, TransportPeer } from './transport.js';
 
 export const SERVER_VERSION = 'herald 0.1.0';
 
@@ -44,13 +37,10 @@ interface ChannelSub {
   present: boolean;
 }
 
-/** Past the send bound a protocol client is told why (3008), which the SDK reconnects on. */
-const disconnectSlow = (session: ClientSession) => session.disconnect(Disconnects.SLOW);
-
-export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
-  readonly format = centrifugeJsonFormat;
+export class ClientSession implements Subscriber<Buffer>, TransportPeer {
+  readonly format: FrameFormat<Buffer>;
   readonly id = randomUUID();
-  info: ClientInfo = { client: this.id, user: '', transport: 'websocket' };
+  info: ClientInfo;
   private connected = false;
   private closed = false;
   private readonly subs = new Map<string, ChannelSub>();
@@ -67,18 +57,16 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   private readonly rate: CommandRate;
 
   constructor(
-    ws: WebSocket,
+    readonly transport: SessionTransport,
     private readonly ctx: SessionContext,
   ) {
-    super(ws);
+    this.format = transport.format;
+    this.info = { client: this.id, user: '', transport: transport.name };
     const { config } = ctx;
     this.rate = new CommandRate(
       { rate: config.commandRate, burst: config.commandBurst },
       { rate: config.publishRate, burst: config.publishBurst },
     );
-    ws.on('message', (data: Buffer, isBinary) => this.onFrame(data, isBinary));
-    ws.on('error', (err) => ctx.log.warn({ client: this.id, err: err.message }, 'websocket error'));
-    ws.once('close', () => this.cleanup());
   }
 
   get isConnected(): boolean {
@@ -87,20 +75,16 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
 
   // ---- sending ----------------------------------------------------------------------------------
 
-  /** Sends one frame unless the peer is too slow: past the bound it is disconnected, not buffered. */
-  send(frame: string): void {
-    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.ws.bufferedAmount > this.ctx.config.maxBufferedBytes) {
-      this.disconnect(Disconnects.SLOW);
-      return;
-    }
-    this.ws.send(frame);
+  /** Sends one reply or push unless the peer is too slow: past the bound it is disconnected. */
+  send(message: Encoded): void {
+    if (this.closed) return;
+    this.transport.send(message);
   }
 
   ping(now: number): void {
     this.lastPingAt = now;
     this.pongPending = true;
-    this.send(PING);
+    this.send(this.transport.codec.ping);
   }
 
   /** Closes with a protocol disconnect code; the SDK reconnects for 3000-3499 only. */
@@ -108,11 +92,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
-      this.ws.close(d.code, d.reason);
-      // The close frame may wait behind a full buffer: do not wait for a peer that is not reading.
-      setTimeout(() => this.ws.terminate(), 1000).unref();
-    }
+    this.transport.close(d);
   }
 
   // ---- Subscriber: what the hub hands over ------------------------------------------------------
@@ -120,36 +100,39 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   /** The fan-out hot path: the hub's ready frame, written as is (coalesced per socket per tick). */
   deliver(_pub: Publication, frame: Buffer): void {
     if (this.closed) return;
-    writeFrame(this, frame, false, this.ctx.config.maxBufferedBytes, disconnectSlow);
+    this.transport.sendFrame(frame);
   }
 
   onJoin(channel: string, info: ClientInfo): void {
-    if (this.subs.get(channel)?.joinLeave) this.send(encodeJoinPush(channel, info));
+    if (this.subs.get(channel)?.joinLeave) this.send(this.transport.codec.join(channel, info));
   }
 
   onLeave(channel: string, info: ClientInfo): void {
-    if (this.subs.get(channel)?.joinLeave) this.send(encodeLeavePush(channel, info));
+    if (this.subs.get(channel)?.joinLeave) this.send(this.transport.codec.leave(channel, info));
   }
 
   onInsufficientState(channel: string): void {
-    // The SDK reconnects and recovers from its last position: nothing is lost, nothing doubled.
-    this.ctx.log.warn({ client: this.id, channel }, 'insufficient state, disconnecting to resync');
-    this.disconnect(Disconnects.INSUFFICIENT_STATE);
+    const sub = this.subs.get(channel);
+    if (!sub || this.closed) return;
+    // Only this subscription resyncs: the SDK subscribes again from its last position, and the
+    // connection and its other channels carry on.
+    this.ctx.log.warn({ client: this.id, channel }, 'insufficient state, unsubscribing to resync');
+    this.leave(channel, sub).catch((err) =>
+      this.ctx.log.error({ client: this.id, channel, err }, 'leaving a channel failed'),
+    );
+    const u = Unsubscribes.INSUFFICIENT_STATE;
+    this.send(this.transport.codec.unsubscribe(channel, u.code, u.reason));
   }
 
   // ---- receiving --------------------------------------------------------------------------------
 
-  private onFrame(data: Buffer, isBinary: boolean): void {
+  receive(data: Buffer): void {
     if (this.closed) return;
     // Any frame proves the peer alive; the empty command is the proper answer to a ping.
     this.pongPending = false;
-    if (isBinary) {
-      this.disconnect(Disconnects.BAD_REQUEST);
-      return;
-    }
     let commands: Command[];
     try {
-      commands = decodeFrame(data.toString('utf8'));
+      commands = this.transport.codec.decode(data);
     } catch (err) {
       this.ctx.log.info({ client: this.id, err: (err as Error).message }, 'bad frame, disconnecting');
       this.disconnect(Disconnects.BAD_REQUEST);
@@ -160,7 +143,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
     if (this.running) {
       // Back-pressure: read no more from this socket until the queue is worked off, so the queue
       // holds at most what was already read (bounded by maxMessageSize per frame).
-      this.ws.pause();
+      this.transport.pause();
       return;
     }
     this.drain().catch((err) => this.fail(err));
@@ -181,7 +164,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       }
     } finally {
       this.running = false;
-      if (!this.closed && this.ws.isPaused) this.ws.resume();
+      if (!this.closed) this.transport.resume();
     }
   }
 
@@ -193,10 +176,12 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
     // Checked before any work: a refused command costs one small reply, nothing else.
     const verdict = this.rate.check(cmd.method === 'publish');
     if (verdict === 'disconnect') return this.disconnect(Disconnects.TOO_MANY_REQUESTS);
-    if (verdict === 'refuse') return this.send(encodeError(cmd.id, new HeraldError('TOO_MANY_REQUESTS')));
+    if (verdict === 'refuse')
+      return this.send(this.transport.codec.error(cmd.id, new HeraldError('TOO_MANY_REQUESTS')));
     try {
       const result = await this.handle(cmd);
-      if (result !== undefined && !this.closed) this.send(encodeResult(cmd.id, cmd.method, result));
+      if (result !== undefined && !this.closed)
+        this.send(this.transport.codec.result(cmd.id, cmd.method, result));
     } catch (err) {
       if (err instanceof ProtocolViolation) return this.disconnect(err.disconnect);
       if (this.closed) return;
@@ -204,7 +189,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       if (!(err instanceof HeraldError)) {
         this.ctx.log.error({ client: this.id, err, method: cmd.method }, 'command failed');
       }
-      this.send(encodeError(cmd.id, e));
+      this.send(this.transport.codec.error(cmd.id, e));
     }
   }
 
@@ -261,7 +246,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       }
     }
     if (this.closed) return {};
-    this.info = { client: this.id, user, transport: 'websocket' };
+    this.info = { client: this.id, user, transport: this.transport.name };
     if (connInfo !== undefined) this.info.connInfo = connInfo;
     this.connected = true;
     this.connectedAt = Date.now();
@@ -271,6 +256,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       version: SERVER_VERSION,
       ping: config.clientPing,
       pong: true,
+      ...this.transport.emulation,
       ...this.expiry(),
     };
   }
@@ -330,7 +316,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       hub.unsubscribe(channel, this);
       return undefined;
     }
-    let answer: string;
+    let answer: Encoded;
     try {
       const reply: Record<string, unknown> = {};
       if (recoverable) reply.recoverable = true;
@@ -346,7 +332,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
           reply.publications = result.publications.map(wirePublication);
         }
       }
-      answer = encodeResult(_id, 'subscribe', reply);
+      answer = this.transport.codec.result(_id, 'subscribe', reply);
     } catch (err) {
       // Answered as an error (an unencodable publication, say): the client is not subscribed, so
       // neither is this connection.
@@ -363,6 +349,8 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       this.fail(err);
       return undefined;
     }
+    // Told to resync while starting: that subscription is gone already, and must not join.
+    if (this.subs.get(channel) !== sub) return undefined;
     sub.present = true;
     await hub.join(channel, this.info, opts.joinLeave).catch((err) => {
       this.ctx.log.warn({ client: this.id, channel, err: (err as Error).message }, 'presence join failed');
@@ -428,7 +416,11 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
 
   // ---- end of life ------------------------------------------------------------------------------
 
-  private cleanup(): void {
+  violation(): void {
+    this.disconnect(Disconnects.BAD_REQUEST);
+  }
+
+  gone(): void {
     this.closed = true;
     this.queue.length = 0;
     this.ctx.sessions.delete(this);

@@ -106,7 +106,7 @@ export const sseDoor: Door = {
 };
 
 /** Headers set on the reply before it was taken over (CORS and the like), minus empty ones. */
-function definedHeaders(headers: Record<string, unknown>): OutgoingHttpHeaders {
+export function definedHeaders(headers: Record<string, unknown>): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v as string | number | string[];
   return out;
