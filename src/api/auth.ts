@@ -55,12 +55,10 @@ export function checkAccess(
  * rebinding.
  */
 export function checkOrigin(allowed: readonly string[], origin: string | undefined): void {
-  if (origin === undefined) return;
-  const normalized = origin.toLowerCase().replace(/\/$/, '');
-  if (!allowed.includes(normalized)) {
-    throw new HeraldError(
-      'PERMISSION_DENIED',
-      `origin ${JSON.stringify(origin.slice(0, 200))} may not call the server API (see apiAllowedOrigins)`,
-    );
-  }
+  // Browsers serialize origins in lower case without a path, as the option is normalized: exact.
+  if (origin === undefined || allowed.includes(origin)) return;
+  throw new HeraldError(
+    'PERMISSION_DENIED',
+    `origin ${JSON.stringify(origin.slice(0, 200))} may not call the server API (see apiAllowedOrigins)`,
+  );
 }
