@@ -1,7 +1,6 @@
 // HTTPS and WSS on the HTTP port with tlsCert/tlsKey: every door speaks TLS with a self-signed pair
 // the clients here trust explicitly, and a bad pair stops `herald serve` with a configuration error.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -11,37 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { EventSource, type FetchLike } from 'eventsource';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { runCli } from './helpers/process.js';
+import { makeCertificate } from './helpers/tls.js';
 import { TestClient } from './helpers/ws.js';
-
-/** A self-signed EC certificate for 127.0.0.1 (its own CA) and its key, in `dir`. */
-function makePair(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-days',
-      '2',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 interface HttpsAnswer {
   status: number;
@@ -93,7 +63,7 @@ describe('TLS on the HTTP port', () => {
   let server: TestServer;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
-    const pair = makePair(dir, 'server');
+    const pair = makeCertificate(dir, 'server');
     ca = readFileSync(pair.cert);
     server = await startHerald({ tlsCert: pair.cert, tlsKey: pair.key });
   });
@@ -174,8 +144,8 @@ describe('TLS configuration errors stop `herald serve` with exit code 2', () => 
   let other: { cert: string; key: string };
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'herald-tls-bad-'));
-    pair = makePair(dir, 'one');
-    other = makePair(dir, 'two');
+    pair = makeCertificate(dir, 'one');
+    other = makeCertificate(dir, 'two');
     writeFileSync(join(dir, 'garbage.pem'), 'not a certificate\n');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
