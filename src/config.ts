@@ -176,7 +176,7 @@ export const optionSpecs = {
   allowedOrigins: opt(
     list,
     [],
-    'Origins allowed by CORS and for WebSocket upgrades, comma-separated; empty allows every origin.',
+    'Origins allowed by CORS (never with credentials) and for WebSocket upgrades, comma-separated; empty allows every origin. Not the server API: see apiAllowedOrigins.',
   ),
   shutdownTimeout: time(
     'ms',

@@ -112,6 +112,29 @@ describe('requests that never finish arriving', () => {
   });
 });
 
+describe('requests the listener refuses before any door sees them', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startHerald();
+  });
+  after(() => server.stop());
+
+  test('oversized headers: 431 with code 155; malformed HTTP: 400 with code 107; closed', async () => {
+    const big = await stall(
+      server.port,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    await big.closed;
+    assert.match(big.received(), /^HTTP\/1\.1 431 /);
+    assert.equal(JSON.parse(big.received().split('\r\n\r\n')[1]).error.code, 155);
+    const junk = await stall(server.port, 'NOT HTTP AT ALL\r\n\r\n');
+    await junk.closed;
+    assert.match(junk.received(), /^HTTP\/1\.1 400 /);
+    assert.equal(JSON.parse(junk.received().split('\r\n\r\n')[1]).error.code, 107);
+    assert.equal((await api(server.http, 'info')).status, 200);
+  });
+});
+
 describe('long answers outlive the request limits', () => {
   let server: TestServer;
   before(async () => {
