@@ -19,7 +19,8 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFI
 
 function request(method: string, path: string, body?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, agent }, (res) => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => {

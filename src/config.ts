@@ -2,6 +2,7 @@
 // flag (--kebab-case) and environment variable (HERALD_SNAKE_CASE) are derived from its name so the
 // three sources can never drift apart. Precedence: flags > environment > config file > defaults.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -14,16 +15,14 @@ const bool = z.preprocess((v) => {
   if (['0', 'false', 'no', 'off'].includes(s)) return false;
   return v;
 }, z.boolean());
-const list = z.preprocess(
-  (v) =>
-    typeof v === 'string'
-      ? v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : v,
-  z.array(z.string()),
-);
+const splitList = (v: unknown) =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v;
+const list = z.preprocess(splitList, z.array(z.string()));
 const jsonOf = <T extends z.ZodTypeAny>(inner: T) =>
   z.preprocess((v) => {
     if (typeof v !== 'string') return v;
@@ -73,6 +72,59 @@ export function duration(unit: DurationUnit, { min = 1, maxMs = MAX_TIMER_MS } =
 
 /** Bounds of a time to live handed to the engine rather than to a timer: no timer limit applies. */
 const TTL = { maxMs: Number.MAX_SAFE_INTEGER };
+
+/** Proxy entries as fastify (proxy-addr) takes them: an address, a CIDR, or a named range. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+function proxyEntryProblem(entry: string): string | undefined {
+  if (PROXY_RANGES.includes(entry)) return undefined;
+  const [ip, bits, ...more] = entry.split('/');
+  const family = isIP(ip);
+  if (family === 0 || more.length > 0) return `"${entry}" is not an IP address or CIDR`;
+  if (bits === undefined) return undefined;
+  const max = family === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `"${entry}" has a prefix length outside 0-${max}`;
+  return undefined;
+}
+const trustProxy = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const s = v.trim().toLowerCase();
+    return ['', 'false', 'no', 'off', '0'].includes(s) ? false : splitList(v);
+  },
+  z.union(
+    [
+      z.literal(false),
+      z
+        .array(z.string())
+        .min(1)
+        .superRefine((entries, ctx) => {
+          for (const e of entries) {
+            const problem = proxyEntryProblem(e);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          }
+        }),
+    ],
+    {
+      error:
+        "expected false or a list of proxy addresses/CIDRs (not true: that would believe any client's X-Forwarded-For)",
+    },
+  ),
+);
+
+/** Explicit origins only: a wildcard, or "null" (any sandboxed page), would hand the API to every site. */
+const apiOrigins = z.preprocess(
+  splitList,
+  z.array(
+    z
+      .string()
+      .transform((o) => o.toLowerCase().replace(/\/$/, ''))
+      .pipe(
+        z
+          .string()
+          .regex(/^https?:\/\/[^/\s*]+$/, 'an origin is scheme://host[:port], with no path and no "*"'),
+      ),
+  ),
+);
 
 /** Per channel-name-prefix overrides, e.g. {"news:": {"historySize": 1000}}. */
 const channelOptions = z.object({
@@ -124,7 +176,7 @@ export const optionSpecs = {
   allowedOrigins: opt(
     list,
     [],
-    'Origins allowed by CORS and for WebSocket upgrades, comma-separated; empty allows every origin.',
+    'Origins allowed by CORS (never with credentials) and for WebSocket upgrades, comma-separated; empty allows every origin. Not the server API: see apiAllowedOrigins.',
   ),
   shutdownTimeout: time(
     'ms',
@@ -136,6 +188,45 @@ export const optionSpecs = {
     15000,
     'How long `herald serve` may take to stop in all (connections, then the engine) before it ' +
       'logs what is still open and exits with code 1. Must be longer than shutdownTimeout.',
+  ),
+
+  // HTTP listener: TLS, proxies and timeouts (see docs/security.md)
+  tlsCert: opt(
+    z.string(),
+    '',
+    'Path of a PEM certificate (chain) for HTTPS and WSS on the HTTP port; empty = plain HTTP (e.g. behind a TLS-terminating proxy).',
+  ),
+  tlsKey: opt(z.string(), '', 'Path of the PEM private key of tlsCert.'),
+  trustProxy: opt(
+    trustProxy,
+    false,
+    'Addresses/CIDRs of reverse proxies whose X-Forwarded-For names the client (false = the socket address is the client); the API loopback check uses it.',
+  ),
+  headersTimeout: time(
+    'ms',
+    10000,
+    'How long a client has to send request headers (WebSocket upgrades too); slower ones get 408 and are closed, so a stalled request cannot hold a socket.',
+  ),
+  requestTimeout: time(
+    'ms',
+    30000,
+    'How long a client has to send a whole request, body included; SSE streams and held polls are answers, not requests, and are not cut.',
+  ),
+  keepAliveTimeout: time(
+    'ms',
+    72000,
+    "How long an idle keep-alive connection stays open between requests; longer than common proxies' 60 s so they never reuse a closing one.",
+  ),
+  connectionTimeout: time(
+    'ms',
+    0,
+    'How long a connection may be silent in both directions while a request is open (0 = no limit: held polls are silent by design); must exceed pollMaxTimeout and sseHeartbeat when set.',
+    { min: 0 },
+  ),
+  tlsHandshakeTimeout: time(
+    'ms',
+    10000,
+    'How long a client has to complete the TLS handshake when tlsCert is set.',
   ),
 
   // WebSocket limits
@@ -212,6 +303,11 @@ export const optionSpecs = {
     '',
     'Key for the server API (/api/*); empty = the API answers loopback clients only.',
     true,
+  ),
+  apiAllowedOrigins: opt(
+    apiOrigins,
+    [],
+    'Browser origins (https://host:port) allowed to call the server API, comma-separated; a request with any other Origin header gets 403.',
   ),
   maxRequestBody: opt(positiveInt, 1024 * 1024, 'Largest HTTP request body accepted, in bytes.'),
   maxChannelsPerRequest: opt(positiveInt, 64, 'Most channels one SSE stream or poll may name.'),
@@ -391,6 +487,25 @@ function crossChecks(c: Config): string[] {
       `${flagName('shutdownDeadline')} (${formatDuration(c.shutdownDeadline, 'ms')}) must be longer than ` +
         `${flagName('shutdownTimeout')} (${formatDuration(c.shutdownTimeout, 'ms')}): connections get ` +
         'shutdownTimeout to close, and the engine stops after that',
+    );
+  }
+  if ((c.tlsCert === '') !== (c.tlsKey === '')) {
+    problems.push(
+      `${flagName('tlsCert')} and ${flagName('tlsKey')} go together: set both for HTTPS, or neither`,
+    );
+  }
+  if (c.headersTimeout > c.requestTimeout) {
+    problems.push(
+      `${flagName('headersTimeout')} (${formatDuration(c.headersTimeout, 'ms')}) must not be longer than ` +
+        `${flagName('requestTimeout')} (${formatDuration(c.requestTimeout, 'ms')}): the headers are part of the request`,
+    );
+  }
+  const quietest = Math.max(c.pollMaxTimeout, c.sseHeartbeat) * 1000;
+  if (c.connectionTimeout > 0 && c.connectionTimeout <= quietest) {
+    problems.push(
+      `${flagName('connectionTimeout')} (${formatDuration(c.connectionTimeout, 'ms')}) must be 0 or longer than ` +
+        `${flagName('pollMaxTimeout')} and ${flagName('sseHeartbeat')} (${formatDuration(quietest, 'ms')}): ` +
+        'a held poll or a quiet SSE stream would be cut',
     );
   }
   return problems;

@@ -35,6 +35,9 @@ export const ErrorCodes = {
   ENGINE_UNAVAILABLE: def(150, 'engine unavailable, retry later', 503, true),
   PAYLOAD_TOO_LARGE: def(151, 'payload too large', 413),
   NOT_FOUND: def(152, 'not found', 404),
+  UNSUPPORTED_MEDIA_TYPE: def(153, 'unsupported media type', 415),
+  REQUEST_TIMEOUT: def(154, 'request timeout', 408),
+  HEADERS_TOO_LARGE: def(155, 'request headers too large', 431),
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorName = keyof typeof ErrorCodes;

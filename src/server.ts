@@ -11,11 +11,13 @@ import { type Config, type ConfigInput, configFrom } from './config.js';
 import { MemoryEngine } from './engine/memory.js';
 import { RedisEngine } from './engine/redis/index.js';
 import { HeraldError } from './errors.js';
+import { listenerOptions } from './http-options.js';
 import { Hub } from './hub/hub.js';
 import { ConnectionLimits } from './limits/connections.js';
 import { createLogger } from './logger.js';
 import type { Engine } from './model/index.js';
 import { centrifugeDoor } from './transports/centrifuge/door.js';
+import { corsDelegator } from './transports/cors.js';
 import type { Door } from './transports/door.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
 import { metricsDoor } from './transports/metrics.js';
@@ -86,6 +88,8 @@ export class Herald {
       bodyLimit: config.maxRequestBody,
       // Held polls and SSE streams must not keep a shutdown waiting forever.
       forceCloseConnections: true,
+      // TLS, timeouts and trusted proxies; an HTTPS server is driven exactly like an HTTP one.
+      ...listenerOptions(config),
     });
     const allowed = originChecker(config.allowedOrigins);
     this.limits = new ConnectionLimits(config);
@@ -97,10 +101,7 @@ export class Herald {
     const { app, config } = this;
     // Before anything listens: the WebSocket fan-out depends on ws internals (see ws-internals.ts).
     await checkWsInternals();
-    await app.register(cors, {
-      origin: config.allowedOrigins.length === 0 ? true : config.allowedOrigins,
-      credentials: true,
-    });
+    await app.register(cors, { delegator: corsDelegator(config) });
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       const status = err.statusCode ?? 500;
       const e =
@@ -108,9 +109,11 @@ export class Herald {
           ? err
           : status === 413
             ? new HeraldError('PAYLOAD_TOO_LARGE')
-            : status < 500
-              ? new HeraldError('BAD_REQUEST', err.message)
-              : new HeraldError('INTERNAL');
+            : status === 415
+              ? new HeraldError('UNSUPPORTED_MEDIA_TYPE', err.message)
+              : status < 500
+                ? new HeraldError('BAD_REQUEST', err.message)
+                : new HeraldError('INTERNAL');
       if (e.kind === 'INTERNAL') this.log.error({ err }, 'request failed');
       reply.code(e.status).send({ error: e.toJSON() });
     });
@@ -146,11 +149,12 @@ export class Herald {
     return this.listeners.get(name);
   }
 
-  /** http://host:port of the listener, with a loopback host when bound to every interface. */
+  /** http(s)://host:port of the listener, with a loopback host when bound to every interface. */
   url(): string {
     const a = this.address();
     const host = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address;
-    return `http://${a.family === 'IPv6' && host.includes(':') ? `[${host}]` : host}:${a.port}`;
+    const scheme = this.config.tlsCert === '' ? 'http' : 'https';
+    return `${scheme}://${a.family === 'IPv6' && host.includes(':') ? `[${host}]` : host}:${a.port}`;
   }
 
   /** Graceful stop: refuse new connections, close every client with "going away", then the engine. */

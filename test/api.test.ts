@@ -156,13 +156,19 @@ describe('server API: methods', () => {
   });
 
   test('the older form POST /api with {method, params} works too', async () => {
+    const json = { 'content-type': 'application/json' };
     const res = await fetch(`${server.http}/api`, {
       method: 'POST',
+      headers: json,
       body: JSON.stringify({ method: 'publish', params: { channel: 'api:legacy', data: 1 } }),
     });
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { result: { offset: number } }).result.offset, 1);
-    const bad = await fetch(`${server.http}/api`, { method: 'POST', body: '{"method":"nope"}' });
+    const bad = await fetch(`${server.http}/api`, {
+      method: 'POST',
+      headers: json,
+      body: '{"method":"nope"}',
+    });
     assert.equal(bad.status, 404);
     assert.equal(((await bad.json()) as { error: { code: number } }).error.code, 104);
   });
@@ -202,14 +208,46 @@ describe('server API: bad input', () => {
     }
   });
 
-  test('a form-encoded body that is still JSON (curl -d) is accepted', async () => {
-    const res = await fetch(`${server.http}/api/publish`, {
+  test('a body that is not declared application/json: 415 with code 153, nothing published', async () => {
+    // Each of these a web page can send cross-origin without a CORS preflight (or curl -d sends).
+    const types = [
+      'application/x-www-form-urlencoded',
+      'text/plain',
+      'text/plain; charset=utf-8',
+      'multipart/form-data; boundary=x',
+      'application/jsonp',
+      'application/json-patch+json',
+    ];
+    for (const type of types) {
+      const res = await fetch(`${server.http}/api/publish`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: '{"channel":"api:form","data":"ok"}',
+      });
+      assert.equal(res.status, 415, type);
+      const body = (await res.json()) as { error: { code: number; message: string } };
+      assert.equal(body.error.code, 153, type);
+      assert.match(body.error.message, /application\/json/);
+    }
+    // No Content-Type at all, with a body (fetch adds text/plain to a string, so a Uint8Array).
+    const bare = await fetch(`${server.http}/api/publish`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: '{"channel":"api:form","data":"ok"}',
+      body: new TextEncoder().encode('{"channel":"api:form","data":"ok"}'),
     });
-    assert.equal(res.status, 200);
-    assert.equal(((await res.json()) as { result: { offset: number } }).result.offset, 1);
+    assert.equal(bare.status, 415);
+    assert.equal(await offsetOf('api:form'), 0);
+    // The same body declared as JSON, with a charset parameter, is served; so is a body-less call.
+    const ok = await api(
+      server.http,
+      'publish',
+      { channel: 'api:form', data: 'ok' },
+      {
+        'content-type': 'Application/JSON; charset=utf-8',
+      },
+    );
+    assert.equal(ok.json.result.offset, 1);
+    const empty = await fetch(`${server.http}/api/info`, { method: 'POST' });
+    assert.equal(empty.status, 200);
   });
 
   test('unknown method: 404 with code 104', async () => {

@@ -14,7 +14,11 @@ const skip = needsRedis();
 
 // biome-ignore lint/suspicious/noExplicitAny: API results are arbitrary JSON
 async function api(node: HeraldNode, method: string, params: object = {}): Promise<any> {
-  const res = await fetch(`${node.http}/api/${method}`, { method: 'POST', body: JSON.stringify(params) });
+  const res = await fetch(`${node.http}/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(params),
+  });
   const body = (await res.json()) as { result?: unknown; error?: unknown };
   assert.ok(body.result, `${method} failed: ${JSON.stringify(body)}`);
   return body.result;

@@ -35,7 +35,11 @@ interface PollAnswer {
 
 // biome-ignore lint/suspicious/noExplicitAny: API results are arbitrary JSON
 async function api(node: HeraldNode, method: string, params: object): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${node.http}/api/${method}`, { method: 'POST', body: JSON.stringify(params) });
+  const res = await fetch(`${node.http}/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(params),
+  });
   return { status: res.status, body: await res.json() };
 }
 

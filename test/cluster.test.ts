@@ -310,7 +310,11 @@ describe('cluster: --workers', { skip }, () => {
       assert.equal(await two.nextText(), 'Broadcast: across workers');
       // Each worker is a node of its own in the server API, under the shared --node-name.
       const call = async (method: string) => {
-        const res = await fetch(`${node.http}/api/${method}`, { method: 'POST', body: '{}' });
+        const res = await fetch(`${node.http}/api/${method}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
         // biome-ignore lint/suspicious/noExplicitAny: API results are arbitrary JSON
         return ((await res.json()) as any).result;
       };

@@ -206,15 +206,18 @@ describe('HTTP answers around the WebSocket doors', () => {
   test('CORS answers the listed origin and not others', async () => {
     const ok = await fetch(`${server.http}/healthz`, { headers: { Origin: 'https://good.example' } });
     assert.equal(ok.headers.get('access-control-allow-origin'), 'https://good.example');
+    assert.equal(ok.headers.get('access-control-allow-credentials'), null, 'never with credentials');
     const no = await fetch(`${server.http}/healthz`, { headers: { Origin: 'https://evil.example' } });
     assert.equal(no.headers.get('access-control-allow-origin'), null);
   });
 
-  test('with no allow-list every origin is permitted', async () => {
+  test('with no allow-list every origin is permitted, as "*" without credentials', async () => {
     const open = await startHerald();
     try {
       const res = await fetch(`${open.http}/healthz`, { headers: { Origin: 'https://anyone.example' } });
-      assert.equal(res.headers.get('access-control-allow-origin'), 'https://anyone.example');
+      // A reflected origin with credentials would let any page read answers with the visitor's cookies.
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.equal(res.headers.get('access-control-allow-credentials'), null);
       const c = await TestClient.open(`${open.ws}/chat`, { headers: { Origin: 'https://anyone.example' } });
       assert.equal(await c.nextText(), 'Welcome to broadcast chat!');
       await c.close();

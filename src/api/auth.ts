@@ -1,5 +1,7 @@
 // Who may call the server API. With a key configured, everyone must present it; without one, only
 // processes on this machine (loopback) may call, so a fresh install is never an open publisher.
+// Browsers are refused unless their origin is listed: a web page runs on the visitor's machine,
+// so "loopback" would otherwise include every site the visitor has open.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HeraldError } from '../errors.js';
@@ -44,4 +46,19 @@ export function checkAccess(
   if (key === undefined) throw new HeraldError('UNAUTHORIZED', 'send the API key as "X-API-Key: KEY"');
   // Compare digests so the comparison time says nothing about the key.
   if (!timingSafeEqual(digest(key), digest(apiKey))) throw new HeraldError('UNAUTHORIZED', 'wrong API key');
+}
+
+/**
+ * Throws PERMISSION_DENIED when the request comes from a web page whose origin is not listed.
+ * Only browsers send Origin (and a page cannot remove it), so backends are unaffected. No
+ * same-origin exemption: the Host header it would compare with is the attacker's under DNS
+ * rebinding.
+ */
+export function checkOrigin(allowed: readonly string[], origin: string | undefined): void {
+  // Browsers serialize origins in lower case without a path, as the option is normalized: exact.
+  if (origin === undefined || allowed.includes(origin)) return;
+  throw new HeraldError(
+    'PERMISSION_DENIED',
+    `origin ${JSON.stringify(origin.slice(0, 200))} may not call the server API (see apiAllowedOrigins)`,
+  );
 }

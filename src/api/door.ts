@@ -1,9 +1,10 @@
 // `POST /api/<method>`: the server API for backends. Transport-level problems (access, body, JSON,
 // unknown method) get an HTTP 4xx; a method's own failures are HTTP 200 with `{"error": ...}`, as in
 // Centrifugo, so its server libraries read them unchanged.
+import type { IncomingHttpHeaders } from 'node:http';
 import { HeraldError, toHeraldError } from '../errors.js';
 import type { Door } from '../transports/door.js';
-import { checkAccess } from './auth.js';
+import { checkAccess, checkOrigin } from './auth.js';
 import { runBatch } from './batch.js';
 import { type ApiContext, callMethod, methods } from './methods.js';
 
@@ -11,19 +12,24 @@ export const apiDoor: Door = {
   name: 'api',
   async register({ app, hub, config, log }) {
     await app.register(async (api) => {
-      // Any content type: curl's default form type and libraries' JSON both reach the JSON parser
-      // below, which gives one clear error for anything that is not JSON.
+      // JSON only, declared as such. A browser sends text/plain, form and multipart bodies across
+      // origins without asking first (no CORS preflight); refusing them means a web page cannot
+      // publish through a loopback-only API by posting "JSON" under another type.
       api.removeAllContentTypeParsers();
       api.addContentTypeParser(
-        '*',
+        'application/json',
         { parseAs: 'buffer', bodyLimit: config.maxRequestBody },
         (_req, body, done) => done(null, body),
       );
       // Before the body is read: a caller without access cannot make us buffer anything.
       api.addHook('onRequest', async (req) => {
-        checkAccess(config.apiKey, req.socket.remoteAddress, req.headers);
+        checkOrigin(config.apiAllowedOrigins, req.headers.origin);
+        // req.ip is the socket address, or X-Forwarded-For's client when it came through a
+        // trusted proxy (trustProxy): a proxy on this host must not make every caller loopback.
+        checkAccess(config.apiKey, req.ip, req.headers);
         const name = (req.params as { method?: string }).method;
         if (name !== undefined && !known(name)) throw new HeraldError('METHOD_NOT_FOUND', name);
+        checkMediaType(req.headers);
       });
       const ctx: ApiContext = { hub, config };
       const run = async (name: string, params: unknown) => {
@@ -56,6 +62,20 @@ export const apiDoor: Door = {
 };
 
 const known = (name: string) => name === 'batch' || Object.hasOwn(methods, name);
+
+/** A request with a body must call it application/json (a charset parameter is fine). */
+function checkMediaType(headers: IncomingHttpHeaders): void {
+  const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+  if (!hasBody) return;
+  const type = headers['content-type'];
+  const essence = type?.split(';', 1)[0].trim().toLowerCase();
+  if (essence !== 'application/json') {
+    throw new HeraldError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `send the body as Content-Type: application/json${type === undefined ? '' : ` (got ${JSON.stringify(type.slice(0, 100))})`}`,
+    );
+  }
+}
 
 function parseBody(body: Buffer | undefined): unknown {
   if (body === undefined || body.length === 0) return {};

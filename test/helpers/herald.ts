@@ -6,9 +6,9 @@ import { createHerald, type Herald } from '../../src/server.js';
 
 export interface TestServer {
   herald: Herald;
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (https:// when started with tlsCert) */
   http: string;
-  /** ws://127.0.0.1:PORT */
+  /** ws://127.0.0.1:PORT (wss://) */
   ws: string;
   port: number;
   /** The MQTT TCP port when started with mqttPort: 'auto' (or a number). */
@@ -29,11 +29,12 @@ export async function startHerald(options: ConfigInput = {}, engine?: Engine): P
     { engine },
   );
   const port = herald.address().port;
+  const tls = herald.config.tlsCert !== '';
   return {
     herald,
     port,
-    http: `http://127.0.0.1:${port}`,
-    ws: `ws://127.0.0.1:${port}`,
+    http: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    ws: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}`,
     mqttPort: herald.listenerAddress('mqtt')?.port,
     stop: () => herald.stop(),
   };

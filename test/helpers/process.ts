@@ -41,15 +41,15 @@ export function startHeraldProcess(
     }, timeoutMs);
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = out.match(/"address":"http:\/\/127\.0\.0\.1:(\d+)"[^\n]*Herald is listening/);
+      const m = out.match(/"address":"http(s?):\/\/127\.0\.0\.1:(\d+)"[^\n]*Herald is listening/);
       if (m) {
         clearTimeout(timer);
-        const port = Number(m[1]);
+        const port = Number(m[2]);
         resolve({
           child,
           port,
-          http: `http://127.0.0.1:${port}`,
-          ws: `ws://127.0.0.1:${port}`,
+          http: `http${m[1]}://127.0.0.1:${port}`,
+          ws: `ws${m[1]}://127.0.0.1:${port}`,
           output: () => out,
           exited,
         });

@@ -81,6 +81,11 @@ describe('durations', () => {
     assert.deepEqual(Object.fromEntries(durations), {
       shutdownTimeout: 'ms',
       shutdownDeadline: 'ms',
+      headersTimeout: 'ms',
+      requestTimeout: 'ms',
+      keepAliveTimeout: 'ms',
+      connectionTimeout: 'ms',
+      tlsHandshakeTimeout: 'ms',
       heartbeatInterval: 'ms',
       redisMetaTtl: 's',
       redisCommandTimeout: 'ms',
@@ -133,13 +138,16 @@ describe('durations', () => {
         ['5m', 300_000],
         ['1h', 3_600_000],
       ] as const) {
-        // The shutdown pair must keep its order (see the cross-check test).
-        const partner =
-          name === 'shutdownTimeout'
-            ? { shutdownDeadline: '2h' }
-            : name === 'shutdownDeadline'
-              ? { shutdownTimeout: '500ms' }
-              : {};
+        // Pairs that must keep their order (see the cross-checks) get a partner that allows the value.
+        const partner = {
+          shutdownTimeout: { shutdownDeadline: '2h' },
+          shutdownDeadline: { shutdownTimeout: '500ms' },
+          headersTimeout: { requestTimeout: '2h' },
+          requestTimeout: { headersTimeout: '500ms' },
+          connectionTimeout: { pollMaxTimeout: '1s', sseHeartbeat: '1s' },
+        }[name as string];
+        // connectionTimeout must be longer than a held poll, which is at least 1 s.
+        if (name === 'connectionTimeout' && ms <= 1000) continue;
         const c = resolveConfig({ flags: { [name]: text, ...partner } });
         assert.equal(c[name], unit === 'ms' ? ms : ms / 1000, `${name} = ${text}`);
       }
