@@ -3,6 +3,7 @@
 // reconnect (Last-Event-ID) resumes every channel exactly where it stopped.
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { identify } from '../../auth/http-identity.js';
 import { HeraldError } from '../../errors.js';
 import { eventFields, idLine, retryLine, type SseFrame } from '../../protocol/sse.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
@@ -12,7 +13,7 @@ import { type EndReason, SseStream } from './stream.js';
 
 export const sseDoor: Door = {
   name: 'sse',
-  register({ app, hub, config, log, onShutdown }) {
+  register({ app, hub, clients, tokens, config, log, onShutdown }) {
     const streams = new SharedHeartbeat<SseStream>(config.sseHeartbeat * 1000);
     let channelsOf = new WeakMap<SseStream, string[]>();
     let closing = false;
@@ -28,6 +29,11 @@ export const sseDoor: Door = {
     app.get('/sse', async (req: FastifyRequest, reply: FastifyReply) => {
       if (closing) throw new HeraldError('NOT_AVAILABLE', 'server is shutting down');
       const q = req.query as Record<string, unknown>;
+      const identity = await identify(tokens, {
+        headers: req.headers,
+        query: config.allowTokenInQuery ? q.token : undefined,
+        allowedOrigins: config.allowedOrigins,
+      });
       const channels = channelsFrom(q.channel, hub, config.maxChannelsPerRequest);
       // The header is what the browser sends on its own reconnects, so it is newer than the URL's.
       const since = cursorFrom(req.headers['last-event-id'], q.last_event_id);
@@ -38,7 +44,7 @@ export const sseDoor: Door = {
         gone = true;
       };
       res.once('close', markGone);
-      const sub = await subscribeAll(hub, channels, stream, since);
+      const sub = await subscribeAll(clients, identity, channels, stream, since);
       res.off('close', markGone);
       let frames: SseFrame[];
       try {

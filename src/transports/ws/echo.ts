@@ -2,6 +2,8 @@
 // The answer is built as one ready frame from the received bytes (ws has already checked that text
 // is valid UTF-8), so an echo costs one allocation and one socket write, and no string decoding.
 
+import type { IncomingMessage } from 'node:http';
+import { identifyUpgrade } from '../../auth/http-identity.js';
 import { echoFrame } from '../../protocol/chat.js';
 import { binaryFrame } from '../../protocol/ws-frame.js';
 import { connectionId } from '../connection-id.js';
@@ -15,6 +17,10 @@ export const echoDoor: Door = {
     const { log, config } = ctx;
     const logInfo = log.isLevelEnabled('info');
     const max = config.maxBufferedBytes;
+    // Echo touches no channel: it is open unless echoRequireToken asks for a valid token.
+    const admit = config.echoRequireToken
+      ? (req: IncomingMessage) => identifyUpgrade(ctx.tokens, req, config.allowedOrigins, true)
+      : undefined;
     createPlainServer(ctx, '/echo', (ws) => {
       const id = connectionId();
       const target = new FrameTarget(ws);
@@ -29,6 +35,6 @@ export const echoDoor: Door = {
       ws.on('error', (err) =>
         log.warn({ session: id, path: '/echo', err: err.message }, 'echo session error'),
       );
-    });
+    }, undefined, admit);
   },
 };
