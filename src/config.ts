@@ -288,7 +288,11 @@ export const optionSpecs = {
   ),
   tokenAudience: opt(z.string(), '', 'Required `aud` of client JWTs; empty = not checked.'),
   tokenIssuer: opt(z.string(), '', 'Required `iss` of client JWTs; empty = not checked.'),
-  tokenRequireExp: opt(bool, true, 'Refuse client JWTs without `exp`: a token that never expires cannot be revoked.'),
+  tokenRequireExp: opt(
+    bool,
+    true,
+    'Refuse client JWTs without `exp`: a token that never expires cannot be revoked.',
+  ),
   maxTokenInfoBytes: opt(
     positiveInt,
     4096,
@@ -299,7 +303,11 @@ export const optionSpecs = {
     false,
     'Accept ?token= on /sse and /poll; off because URLs end up in proxy and access logs.',
   ),
-  chatRequireToken: opt(bool, false, '/chat refuses clients without a valid token (the seed room is open by default).'),
+  chatRequireToken: opt(
+    bool,
+    false,
+    '/chat refuses clients without a valid token (the seed room is open by default).',
+  ),
   echoRequireToken: opt(bool, false, '/echo refuses clients without a valid token (it touches no channel).'),
   defaultNamespace: opt(
     jsonOf(namespacePolicy),

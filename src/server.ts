@@ -88,7 +88,11 @@ export class Herald {
     const hub = this.hub;
     this.clients = new ClientHub(
       hub,
-      new ChannelPolicy(config.defaultNamespace, config.namespaces, (c) => hub.channelOptions(c).allowClientPublish),
+      new ChannelPolicy(
+        config.defaultNamespace,
+        config.namespaces,
+        (c) => hub.channelOptions(c).allowClientPublish,
+      ),
     );
     this.tokens = tokenVerifierFrom(config);
     this.app = Fastify({

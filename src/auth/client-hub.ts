@@ -22,7 +22,7 @@ export class ClientHub {
   ) {}
 
   /** Validates the name, then asks the policy; throws the catalogue error (103) when refused. */
-  check(identity: Identity, action: Action, channel: unknown, ctx?: AccessContext): asserts channel is string {
+  check(identity: Identity, action: Action, channel: string, ctx?: AccessContext): void {
     this.hub.validateChannel(channel);
     const refused = this.policy.authorize(identity, action, channel, ctx);
     if (refused) throw refused;
@@ -43,18 +43,32 @@ export class ClientHub {
     return this.hub.unsubscribe(channel, subscriber);
   }
 
-  publish(identity: Identity, channel: string, req: PublishRequest, ctx?: AccessContext): Promise<Publication> {
+  publish(
+    identity: Identity,
+    channel: string,
+    req: PublishRequest,
+    ctx?: AccessContext,
+  ): Promise<Publication> {
     this.check(identity, 'publish', channel, ctx);
     return this.hub.publish(channel, req);
   }
 
-  history(identity: Identity, channel: string, query: HistoryQuery, ctx?: AccessContext): Promise<HistoryResult> {
+  history(
+    identity: Identity,
+    channel: string,
+    query: HistoryQuery,
+    ctx?: AccessContext,
+  ): Promise<HistoryResult> {
     this.check(identity, 'history', channel, ctx);
     return this.hub.history(channel, query);
   }
 
   /** Other connections' info stays hidden unless the namespace shows it (presence_show_info). */
-  async presence(identity: Identity, channel: string, ctx?: AccessContext): Promise<Record<string, ClientInfo>> {
+  async presence(
+    identity: Identity,
+    channel: string,
+    ctx?: AccessContext,
+  ): Promise<Record<string, ClientInfo>> {
     this.check(identity, 'presence', channel, ctx);
     const all = await this.hub.presence(channel);
     if (this.policy.showsInfo(channel)) return all;

@@ -127,7 +127,9 @@ function allows(ns: NamespacePolicy, identity: Identity, action: Action, subscri
   const anonymous = identity.user === '';
   switch (action) {
     case 'subscribe':
-      return ns.allow_subscribe_for_client === true && (!anonymous || ns.allow_subscribe_for_anonymous === true);
+      return (
+        ns.allow_subscribe_for_client === true && (!anonymous || ns.allow_subscribe_for_anonymous === true)
+      );
     case 'publish':
       return (
         (ns.allow_publish_for_client === true || (subscribed && ns.allow_publish_for_subscriber === true)) &&
@@ -140,7 +142,8 @@ function allows(ns: NamespacePolicy, identity: Identity, action: Action, subscri
       );
     case 'presence':
       return (
-        (ns.allow_presence_for_client === true || (subscribed && ns.allow_presence_for_subscriber === true)) &&
+        (ns.allow_presence_for_client === true ||
+          (subscribed && ns.allow_presence_for_subscriber === true)) &&
         (!anonymous || ns.allow_presence_for_anonymous === true)
       );
   }

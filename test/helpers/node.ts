@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { track } from './children.js';
 import { freePort } from './redis.js';
 import { until } from './until.js';
+import { OPEN_POLICY_ENV } from './process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -63,7 +64,7 @@ export class HeraldNode {
           'false',
           ...args,
         ],
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...OPEN_POLICY_ENV, NODE_OPTIONS: '' } },
       ),
     );
     const node = new HeraldNode(proc, port);

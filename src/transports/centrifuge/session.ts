@@ -123,7 +123,8 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   }
 
   onJoin(channel: string, info: ClientInfo): void {
-    if (this.subs.get(channel)?.joinLeave) this.send(encodeJoinPush(channel, this.ctx.clients.visibleInfo(channel, info)));
+    if (this.subs.get(channel)?.joinLeave)
+      this.send(encodeJoinPush(channel, this.ctx.clients.visibleInfo(channel, info)));
   }
 
   onLeave(channel: string, info: ClientInfo): void {
@@ -316,7 +317,10 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       const epoch = req.epoch || (await hub.history(channel, { limit: 0 })).position.epoch;
       since = { epoch, offset: req.offset };
     }
-    const sub: ChannelSub = { joinLeave: req.joinLeave || clients.policy.forcesJoinLeave(channel), present: false };
+    const sub: ChannelSub = {
+      joinLeave: req.joinLeave || clients.policy.forcesJoinLeave(channel),
+      present: false,
+    };
     this.subs.set(channel, sub);
     let result: Awaited<ReturnType<Hub['subscribe']>>;
     try {
@@ -433,7 +437,9 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   }
 
   private async presence(channel: string): Promise<object> {
-    const all = await this.ctx.clients.presence(this.identity, channel, { subscribed: this.subs.has(channel) });
+    const all = await this.ctx.clients.presence(this.identity, channel, {
+      subscribed: this.subs.has(channel),
+    });
     const presence: Record<string, ReturnType<typeof wireClientInfo>> = {};
     for (const [id, info] of Object.entries(all)) presence[id] = wireClientInfo(info);
     return { presence };

@@ -57,7 +57,9 @@ export const chatDoor: Door = {
       const req = isBinary ? fromBytes(data, true) : fromText(data.toString('utf8'));
       if (!isBinary && logInfo) log.info({ session: session.id }, `Received from ${session.id}: ${req.data}`);
       req.info = session.info;
-      const published = new Promise((resolve) => resolve(clients.publish(session.identity, CHAT_CHANNEL, req)));
+      const published = new Promise((resolve) =>
+        resolve(clients.publish(session.identity, CHAT_CHANNEL, req)),
+      );
       published.catch((err: unknown) => {
         const e = err instanceof HeraldError ? err : undefined;
         if (e?.kind === 'PERMISSION_DENIED') {
@@ -108,7 +110,12 @@ export const chatDoor: Door = {
       onClose,
       // A client the policy would not let into the room is refused before the upgrade (403).
       async (req) => {
-        const identity = await identifyUpgrade(ctx.tokens, req, config.allowedOrigins, config.chatRequireToken);
+        const identity = await identifyUpgrade(
+          ctx.tokens,
+          req,
+          config.allowedOrigins,
+          config.chatRequireToken,
+        );
         ctx.clients.check(identity, 'subscribe', CHAT_CHANNEL);
         return identity;
       },

@@ -21,20 +21,26 @@ export const echoDoor: Door = {
     const admit = config.echoRequireToken
       ? (req: IncomingMessage) => identifyUpgrade(ctx.tokens, req, config.allowedOrigins, true)
       : undefined;
-    createPlainServer(ctx, '/echo', (ws) => {
-      const id = connectionId();
-      const target = new FrameTarget(ws);
-      ws.on('message', (data: Buffer, isBinary) => {
-        if (isBinary) {
-          writeFrame(target, binaryFrame(data), true, max);
-          return;
-        }
-        if (logInfo) log.info({ session: id, path: '/echo' }, `Received: ${data.toString('utf8')}`);
-        writeFrame(target, echoFrame(data), false, max);
-      });
-      ws.on('error', (err) =>
-        log.warn({ session: id, path: '/echo', err: err.message }, 'echo session error'),
-      );
-    }, undefined, admit);
+    createPlainServer(
+      ctx,
+      '/echo',
+      (ws) => {
+        const id = connectionId();
+        const target = new FrameTarget(ws);
+        ws.on('message', (data: Buffer, isBinary) => {
+          if (isBinary) {
+            writeFrame(target, binaryFrame(data), true, max);
+            return;
+          }
+          if (logInfo) log.info({ session: id, path: '/echo' }, `Received: ${data.toString('utf8')}`);
+          writeFrame(target, echoFrame(data), false, max);
+        });
+        ws.on('error', (err) =>
+          log.warn({ session: id, path: '/echo', err: err.message }, 'echo session error'),
+        );
+      },
+      undefined,
+      admit,
+    );
   },
 };

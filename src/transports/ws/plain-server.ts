@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ANONYMOUS, type Identity } from '../../auth/identity.js';
 import type { Config } from '../../config.js';
-import { CloseCodes, HeraldError, toHeraldError } from '../../errors.js';
+import { CloseCodes, type HeraldError, toHeraldError } from '../../errors.js';
 import type { DoorContext } from '../door.js';
 import { Heartbeat } from './heartbeat.js';
 
