@@ -286,6 +286,11 @@ export const optionSpecs = {
     '',
     'JWKS URL whose keys (chosen by kid, cached) verify client JWTs; asymmetric algorithms only.',
   ),
+  tokenJwksCooldown: time(
+    'ms',
+    30000,
+    'Least time between two JWKS fetches for tokens naming an unknown kid: rotation is picked up, forged kids cannot flood the JWKS server.',
+  ),
   tokenAudience: opt(z.string(), '', 'Required `aud` of client JWTs; empty = not checked.'),
   tokenIssuer: opt(z.string(), '', 'Required `iss` of client JWTs; empty = not checked.'),
   tokenRequireExp: opt(

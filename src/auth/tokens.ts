@@ -176,7 +176,8 @@ export function tokenVerifierFrom(config: Config): TokenVerifier | undefined {
     }
     // jose caches the key set and refetches it when a token names a kid it does not know (key
     // rotation), at most once per cooldown, so made-up kids cannot make it hammer the JWKS server.
-    return new TokenVerifier(createRemoteJWKSet(url), ASYMMETRIC_ALGORITHMS, rules);
+    const jwks = createRemoteJWKSet(url, { cooldownDuration: config.tokenJwksCooldown });
+    return new TokenVerifier(jwks, ASYMMETRIC_ALGORITHMS, rules);
   }
   return undefined;
 }
