@@ -158,7 +158,7 @@ describe('client tokens from a JWKS URL', () => {
     server = await startHerald({
       ...POLICY,
       tokenJwksUrl: `http://127.0.0.1:${port}/jwks.json`,
-      tokenJwksCooldown: '200ms',
+      tokenJwksCooldown: 200,
     });
   });
   after(async () => {
