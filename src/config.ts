@@ -135,6 +135,41 @@ const channelOptions = z.object({
 });
 export type ChannelOptionsOverride = z.infer<typeof channelOptions>;
 
+/**
+ * Who may do what in one namespace (Centrifugo's option names). Unknown keys are errors: a
+ * misspelt permission must not silently leave a namespace closed, or open.
+ */
+const namespacePolicy = z.strictObject({
+  allow_subscribe_for_client: bool.optional(),
+  allow_subscribe_for_anonymous: bool.optional(),
+  allow_publish_for_client: bool.optional(),
+  allow_publish_for_subscriber: bool.optional(),
+  allow_publish_for_anonymous: bool.optional(),
+  allow_history_for_client: bool.optional(),
+  allow_history_for_subscriber: bool.optional(),
+  allow_history_for_anonymous: bool.optional(),
+  allow_presence_for_client: bool.optional(),
+  allow_presence_for_subscriber: bool.optional(),
+  allow_presence_for_anonymous: bool.optional(),
+  allow_user_limited_channels: bool.optional(),
+  join_leave: bool.optional(),
+  force_push_join_leave: bool.optional(),
+  presence_show_info: bool.optional(),
+});
+export type NamespacePolicy = z.infer<typeof namespacePolicy>;
+
+/** Everything allowed to every client: the seed's chat room, and test servers not about security. */
+export const OPEN_NAMESPACE: NamespacePolicy = {
+  allow_subscribe_for_client: true,
+  allow_subscribe_for_anonymous: true,
+  allow_publish_for_client: true,
+  allow_publish_for_anonymous: true,
+  allow_history_for_client: true,
+  allow_history_for_anonymous: true,
+  allow_presence_for_client: true,
+  allow_presence_for_anonymous: true,
+};
+
 interface OptionSpec<T extends z.ZodTypeAny = z.ZodTypeAny> {
   schema: T;
   default: z.infer<T>;
@@ -324,11 +359,66 @@ export const optionSpecs = {
   clientConnectTimeout: time('s', 10, 'How long a WebSocket client has to send connect.'),
   allowClientPublish: opt(bool, true, 'Whether clients may publish to channels (overridable per prefix).'),
   maxChannelsPerClient: opt(positiveInt, 128, 'Most channels one client connection may subscribe to.'),
+  allowClientConnectWithoutToken: opt(
+    bool,
+    false,
+    'With a token key configured, whether /connection/websocket also lets clients connect anonymously without a token.',
+  ),
+
+  // identity and channel policy (see docs/security.md)
   tokenHmacSecret: opt(
     z.string(),
     '',
-    'HMAC secret for connection JWTs; empty = anonymous connections allowed without a token.',
+    'HMAC secret (HS256/384/512, at least 32 bytes) for client JWTs; empty = no HMAC tokens.',
     true,
+  ),
+  tokenPublicKey: opt(
+    z.string(),
+    '',
+    'Path of a PEM public key (RSA, EC or Ed25519) for client JWTs; its key type pins the algorithms.',
+  ),
+  tokenJwksUrl: opt(
+    z.string(),
+    '',
+    'JWKS URL whose keys (chosen by kid, cached) verify client JWTs; asymmetric algorithms only.',
+  ),
+  tokenJwksCooldown: time(
+    'ms',
+    30000,
+    'Least time between two JWKS fetches for tokens naming an unknown kid: rotation is picked up, forged kids cannot flood the JWKS server.',
+  ),
+  tokenAudience: opt(z.string(), '', 'Required `aud` of client JWTs; empty = not checked.'),
+  tokenIssuer: opt(z.string(), '', 'Required `iss` of client JWTs; empty = not checked.'),
+  tokenRequireExp: opt(
+    bool,
+    true,
+    'Refuse client JWTs without `exp`: a token that never expires cannot be revoked.',
+  ),
+  maxTokenInfoBytes: opt(
+    positiveInt,
+    4096,
+    'Largest `info` claim accepted in a token, in bytes of JSON; it is copied into presence and publications.',
+  ),
+  allowTokenInQuery: opt(
+    bool,
+    false,
+    'Accept ?token= on /sse and /poll; off because URLs end up in proxy and access logs.',
+  ),
+  chatRequireToken: opt(
+    bool,
+    false,
+    '/chat refuses clients without a valid token (the seed room is open by default).',
+  ),
+  echoRequireToken: opt(bool, false, '/echo refuses clients without a valid token (it touches no channel).'),
+  defaultNamespace: opt(
+    jsonOf(namespacePolicy),
+    {},
+    'Channel policy (JSON) of channels without a namespace prefix; {} = closed to clients (the server API may still use them).',
+  ),
+  namespaces: opt(
+    jsonOf(z.record(z.string().regex(/^[^:]+$/, 'a namespace name has no ":"'), namespacePolicy)),
+    { chat: OPEN_NAMESPACE },
+    'Channel policy (JSON) per namespace, the part of a channel name before ":" (a channel named exactly like a namespace belongs to it); the seed\'s chat room is open.',
   ),
 
   // MQTT
@@ -344,6 +434,11 @@ export const optionSpecs = {
     {},
     'MQTT credentials as JSON {"user":"password"}; the only clients let in when anonymous access is off.',
     true,
+  ),
+  mqttAdminUsers: opt(
+    list,
+    [],
+    'mqttUsers names that are administrators: they may subscribe to $SYS/# and to any channel.',
   ),
   mqttMaxPayload: opt(positiveInt, 65536, 'Largest MQTT payload accepted, in bytes.'),
   mqttSessionQueue: opt(
@@ -479,9 +574,29 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
   return out as Config;
 }
 
+/** RFC 7518 3.2: an HS256 key at least as long as the hash. */
+export const MIN_HMAC_SECRET_BYTES = 32;
+
 /** Options that only make sense together. */
 function crossChecks(c: Config): string[] {
   const problems: string[] = [];
+  const keys = (['tokenHmacSecret', 'tokenPublicKey', 'tokenJwksUrl'] as const).filter((k) => c[k] !== '');
+  if (keys.length > 1) {
+    problems.push(
+      `${keys.map(flagName).join(' and ')}: configure one token key; each pins its own algorithms`,
+    );
+  }
+  if (c.tokenHmacSecret !== '' && Buffer.byteLength(c.tokenHmacSecret) < MIN_HMAC_SECRET_BYTES) {
+    problems.push(
+      `${flagName('tokenHmacSecret')} (${envName('tokenHmacSecret')}) must be at least ` +
+        `${MIN_HMAC_SECRET_BYTES} bytes: a shorter HMAC secret can be guessed offline from one token`,
+    );
+  }
+  for (const k of ['chatRequireToken', 'echoRequireToken'] as const) {
+    if (c[k] && keys.length === 0) {
+      problems.push(`${flagName(k)} needs a token key (tokenHmacSecret, tokenPublicKey or tokenJwksUrl)`);
+    }
+  }
   if (c.shutdownDeadline <= c.shutdownTimeout) {
     problems.push(
       `${flagName('shutdownDeadline')} (${formatDuration(c.shutdownDeadline, 'ms')}) must be longer than ` +

@@ -7,6 +7,9 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { apiDoor } from './api/door.js';
+import { ClientHub } from './auth/client-hub.js';
+import { ChannelPolicy } from './auth/policy.js';
+import { type TokenVerifier, tokenVerifierFrom } from './auth/tokens.js';
 import { type Config, type ConfigInput, configFrom } from './config.js';
 import { MemoryEngine } from './engine/memory.js';
 import { RedisEngine } from './engine/redis/index.js';
@@ -54,6 +57,10 @@ export class Herald {
   readonly config: Config;
   readonly log: Logger;
   readonly hub: Hub;
+  /** The hub as clients may use it: every call asks the channel policy first. */
+  readonly clients: ClientHub;
+  /** Verifies client JWTs; undefined when no token key is configured. */
+  readonly tokens: TokenVerifier | undefined;
   readonly app: FastifyInstance;
   readonly upgrades: UpgradeRouter;
   readonly limits: ConnectionLimits;
@@ -82,6 +89,16 @@ export class Herald {
       },
       this.log,
     );
+    const hub = this.hub;
+    this.clients = new ClientHub(
+      hub,
+      new ChannelPolicy(
+        config.defaultNamespace,
+        config.namespaces,
+        (c) => hub.channelOptions(c).allowClientPublish,
+      ),
+    );
+    this.tokens = tokenVerifierFrom(config);
     this.app = Fastify({
       loggerInstance: this.log.child({ component: 'http' }) as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true }),
@@ -126,6 +143,8 @@ export class Herald {
       await door.register({
         app,
         hub: this.hub,
+        clients: this.clients,
+        tokens: this.tokens,
         config,
         log: this.log,
         upgrades: this.upgrades,

@@ -18,6 +18,9 @@ import {
 import { until } from './helpers/until.js';
 import { TestClient } from './helpers/ws.js';
 
+const ADMIN_USERS = { operator: 'operator-password' };
+const ADMIN = { username: 'operator', password: 'operator-password' };
+
 const MAX_PAYLOAD = 4096;
 
 /** A hub subscriber in the test, as the SSE or WebSocket doors would hold. */
@@ -33,7 +36,13 @@ describe('MQTT bridged to the hub', () => {
   let server: TestServer;
   let url: string;
   before(async () => {
-    server = await startHerald({ mqttPort: 'auto', mqttMaxPayload: MAX_PAYLOAD });
+    // $SYS is for administrators: the $SYS test logs in as one.
+    server = await startHerald({
+      mqttPort: 'auto',
+      mqttMaxPayload: MAX_PAYLOAD,
+      mqttUsers: ADMIN_USERS,
+      mqttAdminUsers: ['operator'],
+    });
     url = `mqtt://127.0.0.1:${server.mqttPort}`;
   });
   after(() => server.stop());
@@ -195,7 +204,7 @@ describe('MQTT bridged to the hub', () => {
     const { hub } = server.herald;
     const all = hubCollector();
     await hub.subscribePattern('#', all);
-    const sys = await MqttTestClient.connect(url);
+    const sys = await MqttTestClient.connect(url, ADMIN);
     await sys.subscribe('$SYS/#', 0);
     const c = await MqttTestClient.connect(url, { clientId: 'sys-announced' }); // on $SYS/<id>/new/clients
     const announced = await sys.next();

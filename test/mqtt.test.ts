@@ -13,6 +13,9 @@ import {
 } from './helpers/mqtt.js';
 import { until } from './helpers/until.js';
 
+const ADMIN_USERS = { operator: 'operator-password' };
+const ADMIN = { username: 'operator', password: 'operator-password' };
+
 const skipMosquitto = needsMosquittoClients();
 
 describe('MQTT over TCP', () => {
@@ -20,7 +23,8 @@ describe('MQTT over TCP', () => {
   let port: number;
   let url: string;
   before(async () => {
-    server = await startHerald({ mqttPort: 'auto' });
+    // $SYS is for administrators: the watcher below logs in as one.
+    server = await startHerald({ mqttPort: 'auto', mqttUsers: ADMIN_USERS, mqttAdminUsers: ['operator'] });
     assert.ok(server.mqttPort, 'the MQTT listener reports its port');
     port = server.mqttPort!;
     url = `mqtt://127.0.0.1:${port}`;
@@ -86,7 +90,7 @@ describe('MQTT over TCP', () => {
     // A clean DISCONNECT discards the will. The broker announces on $SYS that the client is gone
     // once it has decided about its will; a publication made after that announcement reaches the
     // watcher after the will would have.
-    const sys = await MqttTestClient.connect(url);
+    const sys = await MqttTestClient.connect(url, ADMIN);
     await sys.subscribe('$SYS/+/disconnect/clients', 0);
     const polite = await MqttTestClient.connect(url, {
       clientId: 'polite',

@@ -1,5 +1,7 @@
 // What SSE and polling share: which channels a request names, where it resumes, and subscribing a
 // door's receiver to all of them at once (live delivery first, history second, via the hub).
+import type { ClientHub } from '../auth/client-hub.js';
+import type { Identity } from '../auth/identity.js';
 import { HeraldError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import type { Publication, StreamPosition, Subscriber } from '../model/index.js';
@@ -43,28 +45,31 @@ export interface MultiSubscription {
 }
 
 /**
- * Subscribes `subscriber` to every channel, resuming those the cursor names. All or nothing: when
- * one channel fails, the others are released and the error is thrown. The resumed channels share
- * `maxPublications`, so one request reads at most that many (or one per channel, if more).
+ * Subscribes `subscriber` to every channel, resuming those the cursor names. All or nothing: every
+ * channel is authorized before any is subscribed, and when one fails, the others are released and
+ * the error is thrown. The resumed channels share `maxPublications`, so one request reads at most
+ * that many (or one per channel, if more).
  */
 export async function subscribeAll(
-  hub: Hub,
+  clients: ClientHub,
+  identity: Identity,
   channels: string[],
   subscriber: Subscriber,
   cursor: Cursor | undefined,
   maxPublications: number,
 ): Promise<MultiSubscription> {
+  for (const c of channels) clients.check(identity, 'subscribe', c);
   const resumed = cursor ? channels.filter((c) => cursor.has(c)).length : 0;
   const limit = Math.max(1, Math.floor(maxPublications / Math.max(1, resumed)));
   const settled = await Promise.allSettled(
     channels.map((c) => {
       const since = cursor?.get(c);
-      return hub.subscribe(c, subscriber, since ? { since, limit } : {});
+      return clients.subscribe(identity, c, subscriber, since ? { since, limit } : {});
     }),
   );
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) {
-    for (const c of channels) hub.unsubscribe(c, subscriber);
+    for (const c of channels) clients.unsubscribe(c, subscriber);
     throw (failed as PromiseRejectedResult).reason;
   }
   const positions = new Map<string, StreamPosition>();

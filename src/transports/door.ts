@@ -1,6 +1,8 @@
 // What every door gets from the composition root, and the one shape a door has.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { ClientHub } from '../auth/client-hub.js';
+import type { TokenVerifier } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Hub } from '../hub/hub.js';
 import type { ConnectionLimits } from '../limits/connections.js';
@@ -10,6 +12,10 @@ import type { UpgradeRouter } from './upgrade.js';
 export interface DoorContext {
   readonly app: FastifyInstance;
   readonly hub: Hub;
+  /** The hub for what clients ask: subscribe, publish, history, presence, each checked by policy. */
+  readonly clients: ClientHub;
+  /** Verifies client JWTs; undefined when no token key is configured. */
+  readonly tokens: TokenVerifier | undefined;
   readonly config: Config;
   readonly log: Logger;
   readonly upgrades: UpgradeRouter;

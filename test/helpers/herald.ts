@@ -1,6 +1,9 @@
 // Starts a real Herald on a free loopback port for one test file, and stops it. MQTT over TCP is off
 // unless a test asks for it with mqttPort: 'auto' (a free port, then in TestServer.mqttPort).
-import type { ConfigInput } from '../../src/config.js';
+// Channels are open to every client here (TEST_OPEN_POLICY) so that tests about something else can
+// use any channel; the product default keeps every namespace but `chat` closed, and tests about
+// the policy pass their own defaultNamespace / namespaces.
+import { type ConfigInput, OPEN_NAMESPACE } from '../../src/config.js';
 import type { Engine } from '../../src/model/index.js';
 import { createHerald, type Herald } from '../../src/server.js';
 
@@ -16,6 +19,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** Every action open to every client, connection info shown: for tests not about the policy. */
+export const TEST_OPEN_POLICY = { ...OPEN_NAMESPACE, presence_show_info: true };
+
 export async function startHerald(options: ConfigInput = {}, engine?: Engine): Promise<TestServer> {
   const herald = await createHerald(
     {
@@ -24,6 +30,7 @@ export async function startHerald(options: ConfigInput = {}, engine?: Engine): P
       logLevel: (process.env.HERALD_TEST_LOG_LEVEL as 'silent') ?? 'silent',
       mqttPort: 0,
       mqttHost: '127.0.0.1',
+      defaultNamespace: TEST_OPEN_POLICY,
       ...options,
     },
     { engine },

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { track } from './children.js';
+import { OPEN_POLICY_ENV } from './process.js';
 import { freePort } from './redis.js';
 import { until } from './until.js';
 
@@ -63,7 +64,11 @@ export class HeraldNode {
           'false',
           ...args,
         ],
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+        {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, ...OPEN_POLICY_ENV, NODE_OPTIONS: '' },
+        },
       ),
     );
     const node = new HeraldNode(proc, port);

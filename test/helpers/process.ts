@@ -14,10 +14,25 @@ export interface HeraldProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Channels open to every client (see TEST_OPEN_POLICY in herald.ts); a test's env or flags win. */
+export const OPEN_POLICY_ENV = {
+  HERALD_DEFAULT_NAMESPACE: JSON.stringify({
+    allow_subscribe_for_client: true,
+    allow_subscribe_for_anonymous: true,
+    allow_publish_for_client: true,
+    allow_publish_for_anonymous: true,
+    allow_history_for_client: true,
+    allow_history_for_anonymous: true,
+    allow_presence_for_client: true,
+    allow_presence_for_anonymous: true,
+    presence_show_info: true,
+  }),
+};
+
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return track(
     spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      env: { ...process.env, HERALD_LOG_PRETTY: 'false', ...env },
+      env: { ...process.env, HERALD_LOG_PRETTY: 'false', ...OPEN_POLICY_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );

@@ -99,6 +99,7 @@ describe('durations', () => {
       clientPongTimeout: 's',
       clientConnectTimeout: 's',
       mqttConnectTimeout: 'ms',
+      tokenJwksCooldown: 'ms',
     });
   });
 

@@ -3,7 +3,6 @@
 // connection is a ClientSession that translates commands to hub calls.
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ConnectionTokenVerifier } from '../../auth/connection-token.js';
 import { Disconnects } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import { jsonCodec } from '../../protocol/centrifuge/codec.js';
@@ -33,7 +32,7 @@ export function centrifugeServerOf(hub: Hub): CentrifugeServer | undefined {
 export const centrifugeDoor: Door = {
   name: 'centrifuge',
   register(ctx) {
-    const { hub, config, log } = ctx;
+    const { hub, clients, config, log } = ctx;
     const sessions = new Set<ClientSession>();
     const wss = new WebSocketServer({
       noServer: true,
@@ -51,9 +50,10 @@ export const centrifugeDoor: Door = {
     });
     const sctx: SessionContext = {
       hub,
+      clients,
       config,
       log: log.child({ component: 'centrifuge' }),
-      verifier: config.tokenHmacSecret ? new ConnectionTokenVerifier(config.tokenHmacSecret) : undefined,
+      verifier: ctx.tokens,
       sessions,
     };
     const keepalive = new Keepalive(sessions, config);

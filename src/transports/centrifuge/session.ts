@@ -2,7 +2,9 @@
 // order they arrive (the SDK sends connect and its subscribes in one frame, and subscribe waits on
 // the engine), and every reply and push goes through one bounded send path.
 import { randomUUID } from 'node:crypto';
-import { type ConnectionTokenVerifier, TokenError, tokenReplyError } from '../../auth/connection-token.js';
+import type { ClientHub } from '../../auth/client-hub.js';
+import { ANONYMOUS, type Identity, identityFromClaims } from '../../auth/identity.js';
+import { TokenError, type TokenVerifier, tokenReplyError } from '../../auth/tokens.js';
 import type { Config } from '../../config.js';
 import { type DisconnectDef, Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
@@ -25,9 +27,11 @@ export const SERVER_VERSION = 'herald 0.1.0';
 /** What a session needs from its door: shared settings and the registry it leaves on close. */
 export interface SessionContext {
   readonly hub: Hub;
+  /** Every command a client sends goes through here: the channel policy is asked first. */
+  readonly clients: ClientHub;
   readonly config: Config;
   readonly log: Logger & { info(obj: object, msg?: string): void };
-  readonly verifier: ConnectionTokenVerifier | undefined;
+  readonly verifier: TokenVerifier | undefined;
   readonly sessions: Set<ClientSession>;
 }
 
@@ -41,6 +45,8 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   readonly format: FrameFormat<Buffer>;
   readonly id = randomUUID();
   info: ClientInfo;
+  /** Who the connect command proved this client to be. */
+  identity: Identity = ANONYMOUS;
   private connected = false;
   private closed = false;
   private readonly subs = new Map<string, ChannelSub>();
@@ -104,11 +110,13 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   }
 
   onJoin(channel: string, info: ClientInfo): void {
-    if (this.subs.get(channel)?.joinLeave) this.send(this.transport.codec.join(channel, info));
+    if (this.subs.get(channel)?.joinLeave)
+      this.send(this.transport.codec.join(channel, this.ctx.clients.visibleInfo(channel, info)));
   }
 
   onLeave(channel: string, info: ClientInfo): void {
-    if (this.subs.get(channel)?.joinLeave) this.send(this.transport.codec.leave(channel, info));
+    if (this.subs.get(channel)?.joinLeave)
+      this.send(this.transport.codec.leave(channel, this.ctx.clients.visibleInfo(channel, info)));
   }
 
   onInsufficientState(channel: string): void {
@@ -231,23 +239,23 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   private async connect(req: ConnectRequest): Promise<object> {
     if (this.connected) throw new ProtocolViolation(Disconnects.BAD_REQUEST);
     const { verifier, config, hub } = this.ctx;
-    let user = '';
-    let connInfo: unknown;
-    if (verifier) {
-      if (!req.token) throw new HeraldError('UNAUTHORIZED', 'a connection token is required');
+    let identity: Identity = { user: '', client: this.id };
+    if (verifier && req.token) {
       try {
         const claims = await verifier.verify(req.token);
-        user = claims.user;
-        connInfo = claims.info;
+        identity = identityFromClaims(claims, this.id);
         this.expiresAt = claims.exp ? claims.exp * 1000 : 0;
       } catch (err) {
         if (err instanceof TokenError && err.expired) throw tokenReplyError(err);
         throw new ProtocolViolation(Disconnects.INVALID_TOKEN);
       }
+    } else if (verifier && !config.allowClientConnectWithoutToken) {
+      throw new HeraldError('UNAUTHORIZED', 'a connection token is required');
     }
     if (this.closed) return {};
-    this.info = { client: this.id, user, transport: this.transport.name };
-    if (connInfo !== undefined) this.info.connInfo = connInfo;
+    this.identity = identity;
+    this.info = { client: this.id, user: identity.user, transport: this.transport.name };
+    if (identity.info !== undefined) this.info.connInfo = identity.info;
     this.connected = true;
     this.connectedAt = Date.now();
     hub.clientConnected();
@@ -284,9 +292,11 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
 
   private async subscribe(_id: number, req: SubscribeRequest): Promise<undefined> {
     const hub: Hub = this.ctx.hub;
-    const { config } = this.ctx;
+    const { config, clients } = this.ctx;
     const { channel } = req;
-    hub.validateChannel(channel);
+    const access = { subscriptionToken: await this.subscriptionToken(channel, req.token) };
+    // Before anything is read about the channel, even its position for a recovery.
+    this.ctx.clients.check(this.identity, 'subscribe', channel, access);
     if (this.subs.has(channel)) throw new HeraldError('ALREADY_SUBSCRIBED', channel);
     if (this.subs.size >= config.maxChannelsPerClient) {
       throw new HeraldError(
@@ -303,11 +313,20 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       const epoch = req.epoch || (await hub.history(channel, { limit: 0 })).position.epoch;
       since = { epoch, offset: req.offset };
     }
-    const sub: ChannelSub = { joinLeave: req.joinLeave, present: false };
+    const sub: ChannelSub = {
+      joinLeave: req.joinLeave || clients.policy.forcesJoinLeave(channel),
+      present: false,
+    };
     this.subs.set(channel, sub);
     let result: Awaited<ReturnType<Hub['subscribe']>>;
     try {
-      result = await hub.subscribe(channel, this, { since, limit: config.maxRecoveryPublications });
+      result = await clients.subscribe(
+        this.identity,
+        channel,
+        this,
+        { since, limit: config.maxRecoveryPublications },
+        access,
+      );
     } catch (err) {
       this.subs.delete(channel);
       throw err;
@@ -352,10 +371,30 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
     // Told to resync while starting: that subscription is gone already, and must not join.
     if (this.subs.get(channel) !== sub) return undefined;
     sub.present = true;
-    await hub.join(channel, this.info, opts.joinLeave).catch((err) => {
+    await hub.join(channel, this.info, clients.joinLeave(channel)).catch((err) => {
       this.ctx.log.warn({ client: this.id, channel, err: (err as Error).message }, 'presence join failed');
     });
     return undefined;
+  }
+
+  /**
+   * Whether the subscribe command carries a valid subscription token for this channel and this
+   * user. A token for another channel or user is refused outright rather than ignored.
+   */
+  private async subscriptionToken(channel: string, token: string | undefined): Promise<boolean> {
+    const { verifier } = this.ctx;
+    if (!token || !verifier) return false;
+    let claims: Awaited<ReturnType<TokenVerifier['verifySubscription']>>;
+    try {
+      claims = await verifier.verifySubscription(token);
+    } catch (err) {
+      if (err instanceof TokenError && err.expired) throw tokenReplyError(err);
+      throw new HeraldError('PERMISSION_DENIED', 'invalid subscription token');
+    }
+    if (claims.channel !== channel || claims.user !== this.identity.user) {
+      throw new HeraldError('PERMISSION_DENIED', 'subscription token is for another channel or user');
+    }
+    return true;
   }
 
   private async unsubscribe(channel: string): Promise<object> {
@@ -369,29 +408,34 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
     this.subs.delete(channel);
     hub.unsubscribe(channel, this);
     if (!sub.present) return;
-    await hub.leave(channel, this.info, hub.channelOptions(channel).joinLeave).catch((err) => {
+    await hub.leave(channel, this.info, this.ctx.clients.joinLeave(channel)).catch((err) => {
       this.ctx.log.warn({ client: this.id, channel, err: (err as Error).message }, 'presence leave failed');
     });
   }
 
   private async publish(channel: string, data: unknown): Promise<object> {
-    const hub: Hub = this.ctx.hub;
-    hub.validateChannel(channel);
-    if (!hub.channelOptions(channel).allowClientPublish) {
-      throw new HeraldError('PERMISSION_DENIED', 'clients may not publish to this channel');
-    }
-    await hub.publish(channel, { data, info: this.info });
+    await this.ctx.clients.publish(
+      this.identity,
+      channel,
+      { data, info: this.info },
+      { subscribed: this.subs.has(channel) },
+    );
     return {};
   }
 
   private async history(req: { channel: string; limit?: number; since?: StreamPosition; reverse: boolean }) {
     // No limit (or more than the cap) reads at most the cap, as a resume does.
     const cap = this.ctx.config.maxRecoveryPublications;
-    const h = await this.ctx.hub.history(req.channel, {
-      limit: req.limit === undefined || req.limit > cap ? cap : req.limit,
-      since: req.since,
-      reverse: req.reverse,
-    });
+    const h = await this.ctx.clients.history(
+      this.identity,
+      req.channel,
+      {
+        limit: req.limit === undefined || req.limit > cap ? cap : req.limit,
+        since: req.since,
+        reverse: req.reverse,
+      },
+      { subscribed: this.subs.has(req.channel) },
+    );
     if (req.since && req.since.epoch !== h.position.epoch) {
       throw new HeraldError('UNRECOVERABLE_POSITION', 'the stream epoch changed');
     }
@@ -403,14 +447,18 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   }
 
   private async presence(channel: string): Promise<object> {
-    const all = await this.ctx.hub.presence(channel);
+    const all = await this.ctx.clients.presence(this.identity, channel, {
+      subscribed: this.subs.has(channel),
+    });
     const presence: Record<string, ReturnType<typeof wireClientInfo>> = {};
     for (const [id, info] of Object.entries(all)) presence[id] = wireClientInfo(info);
     return { presence };
   }
 
   private async presenceStats(channel: string): Promise<object> {
-    const s = await this.ctx.hub.presenceStats(channel);
+    const s = await this.ctx.clients.presenceStats(this.identity, channel, {
+      subscribed: this.subs.has(channel),
+    });
     return { num_clients: s.numClients, num_users: s.numUsers };
   }
 

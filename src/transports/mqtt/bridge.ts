@@ -7,7 +7,26 @@
 // Why `#` rather than one hub subscription per MQTT filter: a retained publication must be kept
 // even while nobody subscribes to its topic, and persistent sessions that are offline hold
 // subscriptions aedes knows about but no connected client expresses.
-import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes';
+//
+// Who may do what is not decided here. CONNECT becomes an Identity (auth.ts), and three hooks of
+// the channel policy (src/auth/policy.ts) are called for every client action; a replacement broker
+// must call the same three:
+//   - SUBSCRIBE:  policy.authorizeFilter(identity, filter)              refused = SUBACK 0x80
+//   - PUBLISH:    policy.authorize(identity, 'publish', topic, {subscribed})
+//                                                    refused = acknowledged and dropped (3.1.1)
+//   - delivery:   policy.mayReceive(identity, topic)   refused = not sent (keeps user-limited
+//                 channels private under wildcard filters, retained and queued messages included)
+// and bind a persistent session's client id to the user who made it (sessionOwner below).
+import type {
+  AedesOptions,
+  AuthenticateError,
+  Client,
+  ConnectPacket,
+  PublishPacket,
+  Subscription,
+} from 'aedes';
+import { ANONYMOUS, type Identity } from '../../auth/identity.js';
+import type { ChannelPolicy } from '../../auth/policy.js';
 import type { Hub } from '../../hub/hub.js';
 import { publishBucket, type RateOptions } from '../../limits/command-rate.js';
 import type { TokenBucket } from '../../limits/token-bucket.js';
@@ -27,6 +46,8 @@ const mqttFormat: FrameFormat<Buffer> = { name: 'mqtt', encode: toBytes };
 
 export interface BridgeOptions {
   hub: Hub;
+  /** The channel policy every client action is checked against. */
+  policy: ChannelPolicy;
   log: Logger;
   auth: MqttAuth;
   maxPayload: number;
@@ -47,8 +68,13 @@ export interface BridgeOptions {
 export class MqttBridge implements Subscriber<Buffer> {
   readonly format = mqttFormat;
   readonly broker: HeraldBroker;
-  private readonly users = new WeakMap<Client, string>();
   private readonly publishRates = new WeakMap<Client, TokenBucket>();
+  private readonly identities = new WeakMap<Client, Identity>();
+  /**
+   * Which user made each persistent session: nobody else may take over its client id (and with it
+   * its subscriptions and queued messages). In this process only; see docs/security.md.
+   */
+  private readonly sessionOwner = new Map<string, string>();
   private readonly shared: boolean;
   private readonly persistence: unknown;
 
@@ -69,6 +95,8 @@ export class MqttBridge implements Subscriber<Buffer> {
         preConnect: (client, packet, cb) => this.preConnect(client, packet, cb),
         authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
         authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
+        authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
+        authorizeForward: (client, packet) => this.authorizeForward(client, packet),
       },
       (packet, client) => this.toHub(packet, client),
       (err) => this.callbackFailed(err),
@@ -156,18 +184,73 @@ export class MqttBridge implements Subscriber<Buffer> {
     password: Buffer | undefined,
     cb: (err: AuthenticateError | null, ok: boolean | null) => void,
   ): void {
-    const result = this.o.auth.check(username, password);
-    if (result.ok) {
-      this.users.set(client, result.user);
-      cb(null, true);
+    this.o.auth
+      .check(username, password)
+      .then((result) => {
+        if (!result.ok) return refuse(result.returnCode, result.reason);
+        const { identity } = result;
+        if (!this.mayTakeClientId(client, identity)) {
+          return refuse(5, `client id ${client.id} belongs to another user`);
+        }
+        this.identities.set(client, identity);
+        if (!client.clean) this.sessionOwner.set(client.id, identity.user);
+        // A clean start ends the old session: its id is free again.
+        else this.sessionOwner.delete(client.id);
+        cb(null, true);
+      })
+      .catch((err) => {
+        this.o.log.error({ err }, 'MQTT authentication failed');
+        refuse(5, 'authentication failed');
+      });
+
+    function refuse(returnCode: number, reason: string): void {
+      // 4 = bad user name or password, 5 = not authorized (MQTT 3.1.1 CONNACK return codes).
+      const err = new Error(reason) as AuthenticateError;
+      (err as { returnCode: number }).returnCode = returnCode;
+      cb(err, false);
+    }
+  }
+
+  /** A client id held by another user - live, or as a persistent session - is not theirs to take. */
+  private mayTakeClientId(client: Client, identity: Identity): boolean {
+    if (identity.admin) return true;
+    const owner = this.sessionOwner.get(client.id);
+    if (owner !== undefined && owner !== identity.user) return false;
+    const live = (this.broker as unknown as { clients: Record<string, Client | undefined> }).clients[
+      client.id
+    ];
+    if (live && live !== client) {
+      const liveUser = this.identities.get(live)?.user;
+      if (liveUser !== undefined && liveUser !== identity.user) return false;
+    }
+    return true;
+  }
+
+  private identityOf(client: Client | null): Identity {
+    return (client && this.identities.get(client)) || ANONYMOUS;
+  }
+
+  /** A refused filter is granted 0x80 (failure) in SUBACK; the client stays connected. */
+  private authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    cb: (err: Error | null, sub: Subscription | null) => void,
+  ): void {
+    const refused = this.o.policy.authorizeFilter(this.identityOf(client), sub.topic);
+    if (refused) {
+      this.o.log.debug({ client: client.id, filter: sub.topic }, 'MQTT subscribe refused');
+      cb(null, null);
       return;
     }
-    const err = new Error(
-      username === undefined ? 'anonymous MQTT clients are not allowed' : 'bad user name or password',
-    ) as AuthenticateError;
-    // 4 = bad user name or password, 5 = not authorized (MQTT 3.1.1 CONNACK return codes).
-    (err as { returnCode: number }).returnCode = username === undefined ? 5 : 4;
-    cb(err, false);
+    cb(null, sub);
+  }
+
+  /** Every delivery, live, retained or queued, is checked against the receiver's identity. */
+  private authorizeForward<P extends PublishPacket>(client: Client, packet: P): P | null {
+    const identity = this.identityOf(client);
+    if (identity.admin) return packet;
+    if (packet.topic.startsWith('$')) return null;
+    return this.o.policy.mayReceive(identity, packet.topic) ? packet : null;
   }
 
   /**
@@ -184,6 +267,17 @@ export class MqttBridge implements Subscriber<Buffer> {
     const problem = this.publishProblem(packet) ?? this.rateProblem(client);
     if (problem) {
       cb(new Error(problem));
+      return;
+    }
+    // aedes keeps a client's subscriptions by filter; an exact one makes it a subscriber.
+    const subs = (client as { subscriptions?: Record<string, unknown> } | null)?.subscriptions;
+    const subscribed = subs?.[packet.topic] !== undefined;
+    const refused = this.o.policy.authorize(this.identityOf(client), 'publish', packet.topic, { subscribed });
+    if (refused) {
+      // MQTT 3.1.1 cannot refuse one PUBLISH: it is acknowledged and dropped, never published.
+      this.o.log.debug({ client: client?.id, topic: packet.topic }, 'MQTT publish refused');
+      this.broker.markAccepted(packet);
+      cb(null);
       return;
     }
     if (packet.qos === 2) {
@@ -223,7 +317,6 @@ export class MqttBridge implements Subscriber<Buffer> {
       typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
     if (size > this.o.maxPayload)
       return `payload of ${size} bytes exceeds mqttMaxPayload (${this.o.maxPayload})`;
-    if (!this.o.hub.channelOptions(topic).allowClientPublish) return `publishing to ${topic} is not allowed`;
     return undefined;
   }
 
@@ -233,7 +326,7 @@ export class MqttBridge implements Subscriber<Buffer> {
     const req = fromBytes(payload);
     req.qos = packet.qos;
     if (packet.retain) req.retain = true;
-    if (client) req.info = { client: client.id, user: this.users.get(client) ?? '', transport: 'mqtt' };
+    if (client) req.info = { client: client.id, user: this.identityOf(client).user, transport: 'mqtt' };
     await this.o.hub.publish(packet.topic, req);
   }
 }

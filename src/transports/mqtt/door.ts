@@ -16,8 +16,14 @@ export const mqttDoor: Door = {
     const log = ctx.log.child({ component: 'mqtt' });
     const bridge = new MqttBridge({
       hub,
+      policy: ctx.clients.policy,
       log,
-      auth: new MqttAuth({ allowAnonymous: config.mqttAllowAnonymous, users: config.mqttUsers }),
+      auth: new MqttAuth({
+        allowAnonymous: config.mqttAllowAnonymous,
+        users: config.mqttUsers,
+        admins: config.mqttAdminUsers,
+        tokens: ctx.tokens,
+      }),
       maxPayload: config.mqttMaxPayload,
       maxChannelNameLength: config.maxChannelNameLength,
       sessionQueue: config.mqttSessionQueue,

@@ -1,6 +1,7 @@
 // `GET /poll?channel=A&channel=B&cursor=C&timeout=S`: long polling (held until something arrives or
 // the timeout) and short polling (timeout=0). Stateless: the cursor plus history is all there is.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { identify } from '../../auth/http-identity.js';
 import { HeraldError } from '../../errors.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
 import type { Door } from '../door.js';
@@ -20,7 +21,7 @@ const answerAtDeadline = (poller: Poller) => poller.answer();
 
 export const pollDoor: Door = {
   name: 'poll',
-  register({ app, hub, config, limits, onShutdown }) {
+  register({ app, hub, clients, tokens, config, limits, onShutdown }) {
     const held = new Set<Poller>();
     let closing = false;
     // Shared by every poller rather than a closure per request: held polls are most of the memory.
@@ -33,6 +34,11 @@ export const pollDoor: Door = {
     app.get('/poll', async (req: FastifyRequest, reply: FastifyReply) => {
       if (closing) throw new HeraldError('NOT_AVAILABLE', 'server is shutting down');
       const q = req.query as Record<string, unknown>;
+      const identity = await identify(tokens, {
+        headers: req.headers,
+        query: config.allowTokenInQuery ? q.token : undefined,
+        allowedOrigins: config.allowedOrigins,
+      });
       const channels = channelsFrom(q.channel, hub, config.maxChannelsPerRequest);
       const since = cursorFrom(q.cursor);
       const timeout = holdSeconds(q.timeout, config.pollTimeout, config.pollMaxTimeout);
@@ -45,7 +51,14 @@ export const pollDoor: Door = {
       // A client that goes away releases its subscriptions at once, not at its deadline.
       reply.raw.on('close', () => poller.answer());
 
-      const sub = await subscribeAll(hub, channels, poller, since, config.maxRecoveryPublications);
+      const sub = await subscribeAll(
+        clients,
+        identity,
+        channels,
+        poller,
+        since,
+        config.maxRecoveryPublications,
+      );
       if (poller.done) {
         // Answered (client gone, shutdown) while subscribing: let go of what was just taken.
         release(poller);

@@ -3,6 +3,7 @@
 // reconnect (Last-Event-ID) resumes every channel exactly where it stopped.
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { identify } from '../../auth/http-identity.js';
 import { HeraldError } from '../../errors.js';
 import { eventFields, idLine, retryLine, type SseFrame } from '../../protocol/sse.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
@@ -12,7 +13,7 @@ import { type EndReason, SseStream } from './stream.js';
 
 export const sseDoor: Door = {
   name: 'sse',
-  register({ app, hub, config, log, limits, onShutdown }) {
+  register({ app, hub, clients, tokens, config, log, limits, onShutdown }) {
     const streams = new SharedHeartbeat<SseStream>(config.sseHeartbeat * 1000);
     let channelsOf = new WeakMap<SseStream, string[]>();
     let closing = false;
@@ -28,6 +29,11 @@ export const sseDoor: Door = {
     app.get('/sse', async (req: FastifyRequest, reply: FastifyReply) => {
       if (closing) throw new HeraldError('NOT_AVAILABLE', 'server is shutting down');
       const q = req.query as Record<string, unknown>;
+      const identity = await identify(tokens, {
+        headers: req.headers,
+        query: config.allowTokenInQuery ? q.token : undefined,
+        allowedOrigins: config.allowedOrigins,
+      });
       const channels = channelsFrom(q.channel, hub, config.maxChannelsPerRequest);
       // Counted until the response closes, however it ends: an error answer, or the stream's end.
       const ticket = limits.admit(req.socket.remoteAddress);
@@ -41,7 +47,14 @@ export const sseDoor: Door = {
         gone = true;
       };
       res.once('close', markGone);
-      const sub = await subscribeAll(hub, channels, stream, since, config.maxRecoveryPublications);
+      const sub = await subscribeAll(
+        clients,
+        identity,
+        channels,
+        stream,
+        since,
+        config.maxRecoveryPublications,
+      );
       res.off('close', markGone);
       let frames: SseFrame[];
       try {

@@ -5,8 +5,10 @@
 // connection (they find their session through `sessions`) rather than closures made per connection.
 
 import type { WebSocket } from 'ws';
+import type { ClientHub } from '../../auth/client-hub.js';
+import { identifyUpgrade } from '../../auth/http-identity.js';
+import type { Identity } from '../../auth/identity.js';
 import { CloseCodes, HeraldError } from '../../errors.js';
-import type { Hub } from '../../hub/hub.js';
 import { publishBucket } from '../../limits/command-rate.js';
 import type { TokenBucket } from '../../limits/token-bucket.js';
 import type { ClientInfo, FrameFormat, Publication, Subscriber } from '../../model/index.js';
@@ -30,10 +32,11 @@ class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
   constructor(
     ws: WebSocket,
     readonly id: string,
+    readonly identity: Identity,
     private readonly maxBuffered: number,
   ) {
     super(ws);
-    this.info = { client: id, user: '', transport: 'chat' };
+    this.info = { client: id, user: identity.user, transport: 'chat' };
   }
 
   /** The fan-out hot path: the same ready frame for every session, no per-session encoding. */
@@ -46,7 +49,7 @@ class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
 export const chatDoor: Door = {
   name: 'chat',
   register(ctx) {
-    const { hub, log, config } = ctx;
+    const { hub, clients, log, config } = ctx;
     const sessions = new WeakMap<WebSocket, ChatSession>();
     let total = 0;
     const publishRate = { rate: config.publishRate, burst: config.publishBurst };
@@ -66,8 +69,15 @@ export const chatDoor: Door = {
       const req = isBinary ? fromBytes(data, true) : fromText(data.toString('utf8'));
       if (!isBinary && logInfo) log.info({ session: session.id }, `Received from ${session.id}: ${req.data}`);
       req.info = session.info;
-      hub.publish(CHAT_CHANNEL, req).catch((err: unknown) => {
+      const published = new Promise((resolve) =>
+        resolve(clients.publish(session.identity, CHAT_CHANNEL, req)),
+      );
+      published.catch((err: unknown) => {
         const e = err instanceof HeraldError ? err : undefined;
+        if (e?.kind === 'PERMISSION_DENIED') {
+          this.close(CloseCodes.POLICY_VIOLATION, 'permission denied');
+          return;
+        }
         log.error({ session: session.id, err: (err as Error).message }, 'chat publish failed');
         // The message was not accepted: say so rather than let the sender believe it went out.
         if (e?.temporary) this.close(CloseCodes.TRY_AGAIN_LATER, 'publish failed, try again later');
@@ -84,7 +94,7 @@ export const chatDoor: Door = {
       const session = sessions.get(ws);
       if (!session) return;
       sessions.delete(ws);
-      hub.unsubscribe(CHAT_CHANNEL, session);
+      clients.unsubscribe(CHAT_CHANNEL, session);
       hub.clientDisconnected();
       total--;
       if (logInfo)
@@ -94,15 +104,15 @@ export const chatDoor: Door = {
     createPlainServer(
       ctx,
       '/chat',
-      (ws) => {
-        const session = new ChatSession(ws, connectionId(), config.maxBufferedBytes);
+      (ws, identity) => {
+        const session = new ChatSession(ws, connectionId(), identity, config.maxBufferedBytes);
         const { id } = session;
         sessions.set(ws, session);
         total++;
         hub.clientConnected();
         if (logInfo) log.info({ session: id, total }, `New client connected: ${id}, Total: ${total}`);
         ws.send(WELCOME);
-        subscribe(hub, session).catch((err) => {
+        subscribe(clients, session).catch((err) => {
           log.error({ session: id, err: err.message }, 'chat subscription failed');
           ws.close(CloseCodes.TRY_AGAIN_LATER, 'channel unavailable, try again later');
         });
@@ -110,15 +120,26 @@ export const chatDoor: Door = {
         ws.on('error', onError);
       },
       onClose,
+      // A client the policy would not let into the room is refused before the upgrade (403).
+      async (req) => {
+        const identity = await identifyUpgrade(
+          ctx.tokens,
+          req,
+          config.allowedOrigins,
+          config.chatRequireToken,
+        );
+        ctx.clients.check(identity, 'subscribe', CHAT_CHANNEL);
+        return identity;
+      },
     );
   },
 };
 
-async function subscribe(hub: Hub, session: ChatSession): Promise<void> {
-  const result = await hub.subscribe(CHAT_CHANNEL, session);
+async function subscribe(clients: ClientHub, session: ChatSession): Promise<void> {
+  const result = await clients.subscribe(session.identity, CHAT_CHANNEL, session);
   // The socket may have closed while the subscription was being set up.
   if (session.ws.readyState > 1) {
-    hub.unsubscribe(CHAT_CHANNEL, session);
+    clients.unsubscribe(CHAT_CHANNEL, session);
     return;
   }
   result.start();

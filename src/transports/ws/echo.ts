@@ -2,6 +2,8 @@
 // The answer is built as one ready frame from the received bytes (ws has already checked that text
 // is valid UTF-8), so an echo costs one allocation and one socket write, and no string decoding.
 
+import type { IncomingMessage } from 'node:http';
+import { identifyUpgrade } from '../../auth/http-identity.js';
 import { echoFrame } from '../../protocol/chat.js';
 import { binaryFrame } from '../../protocol/ws-frame.js';
 import { connectionId } from '../connection-id.js';
@@ -15,20 +17,30 @@ export const echoDoor: Door = {
     const { log, config } = ctx;
     const logInfo = log.isLevelEnabled('info');
     const max = config.maxBufferedBytes;
-    createPlainServer(ctx, '/echo', (ws) => {
-      const id = connectionId();
-      const target = new FrameTarget(ws);
-      ws.on('message', (data: Buffer, isBinary) => {
-        if (isBinary) {
-          writeFrame(target, binaryFrame(data), true, max);
-          return;
-        }
-        if (logInfo) log.info({ session: id, path: '/echo' }, `Received: ${data.toString('utf8')}`);
-        writeFrame(target, echoFrame(data), false, max);
-      });
-      ws.on('error', (err) =>
-        log.warn({ session: id, path: '/echo', err: err.message }, 'echo session error'),
-      );
-    });
+    // Echo touches no channel: it is open unless echoRequireToken asks for a valid token.
+    const admit = config.echoRequireToken
+      ? (req: IncomingMessage) => identifyUpgrade(ctx.tokens, req, config.allowedOrigins, true)
+      : undefined;
+    createPlainServer(
+      ctx,
+      '/echo',
+      (ws) => {
+        const id = connectionId();
+        const target = new FrameTarget(ws);
+        ws.on('message', (data: Buffer, isBinary) => {
+          if (isBinary) {
+            writeFrame(target, binaryFrame(data), true, max);
+            return;
+          }
+          if (logInfo) log.info({ session: id, path: '/echo' }, `Received: ${data.toString('utf8')}`);
+          writeFrame(target, echoFrame(data), false, max);
+        });
+        ws.on('error', (err) =>
+          log.warn({ session: id, path: '/echo', err: err.message }, 'echo session error'),
+        );
+      },
+      undefined,
+      admit,
+    );
   },
 };

@@ -1,7 +1,12 @@
-// The plain WebSocket doors (/echo, /chat) share their ws server settings, limits and shutdown.
+// The plain WebSocket doors (/echo, /chat) share their ws server settings, limits and shutdown,
+// and how a client is admitted: who it is is settled before the upgrade, so a refused client gets
+// an HTTP answer (401/403 with the catalogue body) and never a WebSocket.
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import { ANONYMOUS, type Identity } from '../../auth/identity.js';
 import type { Config } from '../../config.js';
-import { CloseCodes } from '../../errors.js';
+import { CloseCodes, type HeraldError, toHeraldError } from '../../errors.js';
 import type { DoorContext } from '../door.js';
 import { Heartbeat } from './heartbeat.js';
 
@@ -17,8 +22,10 @@ export interface PlainServer {
 export function createPlainServer(
   ctx: DoorContext,
   path: string,
-  onConnection: (ws: WebSocket) => void,
+  onConnection: (ws: WebSocket, identity: Identity) => void,
   onClose?: (ws: WebSocket) => void,
+  /** Decides who the upgrading client is, or throws the error it is refused with. */
+  admit?: (req: IncomingMessage) => Promise<Identity>,
 ): PlainServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -33,12 +40,25 @@ export function createPlainServer(
     heartbeat.remove(this);
     onClose?.(this);
   };
-  const accepted = (ws: WebSocket) => {
+  const accept = (ws: WebSocket, identity: Identity) => {
     heartbeat.add(ws);
     ws.on('close', closed);
-    onConnection(ws);
+    onConnection(ws, identity);
   };
-  ctx.upgrades.add(path, (req, socket, head) => wss.handleUpgrade(req, socket, head, accepted));
+  const open = (ws: WebSocket) => accept(ws, ANONYMOUS);
+  ctx.upgrades.add(path, (req, socket, head) => {
+    if (!admit) {
+      wss.handleUpgrade(req, socket, head, open);
+      return;
+    }
+    admit(req).then(
+      (identity) => {
+        if (socket.destroyed) return;
+        wss.handleUpgrade(req, socket, head, (ws) => accept(ws, identity));
+      },
+      (err: unknown) => refuseWith(socket, toHeraldError(err)),
+    );
+  });
   ctx.onShutdown(() => closeAll(wss, heartbeat, ctx.config.shutdownTimeout));
   return { wss, heartbeat };
 }
@@ -52,6 +72,18 @@ export function sendBounded(ws: WebSocket, data: string | Buffer, binary: boolea
   }
   ws.send(data, { binary });
   return true;
+}
+
+/** An HTTP answer instead of an upgrade, with the catalogue's status and JSON body. */
+function refuseWith(socket: Duplex, err: HeraldError): void {
+  const body = JSON.stringify({ error: err.toJSON() });
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 export function closeSlow(ws: WebSocket): void {
