@@ -16,6 +16,7 @@ const skip = needsRedis();
 async function publish(node: HeraldNode, channel: string, data: unknown): Promise<void> {
   const res = await fetch(`${node.http}/api/publish`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ channel, data }),
   });
   assert.equal(res.status, 200, await res.text());

@@ -145,7 +145,6 @@ describe('MQTT on a cluster', { skip }, () => {
     // A fixed window, as above: the replay of a session's queue has no end a client can see.
     const again = await mqttAt(a, opts);
     assert.deepEqual(await again.drain(500), [], 'nothing left over from either node');
-    const args = ['--engine', 'redis', '--redis-url', redis.url, ...ADMIN_ARGS];
   });
 
   test('the node that knew the session dies: the node it reconnected to queues for it from then on', async () => {
