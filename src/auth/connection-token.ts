@@ -1,6 +1,6 @@
 // Connection JWTs (HS256) for the WebSocket channel protocol: `sub` is the user, `exp` bounds the
 // connection's life, `info` becomes the connection info shown in presence and publications.
-import { errors, jwtVerify } from 'jose';
+import { errors, type JWTPayload, jwtVerify } from 'jose';
 import { HeraldError } from '../errors.js';
 
 export interface TokenClaims {
@@ -28,14 +28,18 @@ export class ConnectionTokenVerifier {
   }
 
   async verify(token: string): Promise<TokenClaims> {
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
-      const sub = payload.sub ?? '';
-      return { user: sub, exp: payload.exp, info: payload.info };
+      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] }));
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new TokenError(true, 'token expired');
       throw new TokenError(false, err instanceof errors.JOSEError ? err.code : 'invalid token');
     }
+    // jose checks the types of exp, nbf and iat but not of sub. A user that is not a string would
+    // reach presence and publications as an object, and no refresh could ever match it.
+    const sub = payload.sub ?? '';
+    if (typeof sub !== 'string') throw new TokenError(false, 'sub must be a string');
+    return { user: sub, exp: payload.exp, info: payload.info };
   }
 }
 
