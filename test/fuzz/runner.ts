@@ -11,6 +11,8 @@ export interface Target {
   /** One case. Throws (a Defect or anything unexpected) when a property does not hold. */
   run(rng: Rng, index: number): void | Promise<void>;
   teardown?(): Promise<void>;
+  /** Cases in flight at once (socket targets wait on the network); default 1. */
+  concurrency?: number;
 }
 
 /** A property that did not hold, with the input that broke it. */
@@ -95,26 +97,31 @@ export async function runTargets(
     const stream = nameHash(t.name);
     let done = 0;
     let failed = 0;
-    for (let i = opts.index ?? 0; done < count; i++) {
-      // Checking the clock every case costs more than small cases do.
-      if ((done & 63) === 0 && performance.now() > deadline && opts.index === undefined) break;
-      done++;
-      try {
-        const r = t.run(new Rng(opts.seed, stream, i), i);
-        if (r instanceof Promise) await r;
-      } catch (err) {
-        failed++;
-        const e = err as Error;
-        failures.push({
-          target: t.name,
-          seed: opts.seed,
-          index: i,
-          message: e instanceof Defect ? e.message : `${e?.name}: ${e?.message}\n${e?.stack ?? ''}`,
-          input: err instanceof Defect && err.input !== undefined ? preview(err.input) : undefined,
-        });
-        if (failed >= maxFailures) break;
+    let next = opts.index ?? 0;
+    const checkEvery = t.concurrency ? 1 : 64;
+    const worker = async () => {
+      while (done < count && failed < maxFailures) {
+        // Checking the clock every case costs more than small in-process cases do.
+        if (done % checkEvery === 0 && performance.now() > deadline && opts.index === undefined) break;
+        const i = next++;
+        done++;
+        try {
+          const r = t.run(new Rng(opts.seed, stream, i), i);
+          if (r instanceof Promise) await r;
+        } catch (err) {
+          failed++;
+          const e = err as Error;
+          failures.push({
+            target: t.name,
+            seed: opts.seed,
+            index: i,
+            message: e instanceof Defect ? e.message : `${e?.name}: ${e?.message}\n${e?.stack ?? ''}`,
+            input: err instanceof Defect && err.input !== undefined ? preview(err.input) : undefined,
+          });
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: t.concurrency ?? 1 }, worker));
     await t.teardown?.();
     const ms = performance.now() - started;
     stats.push({ name: t.name, cases: done, ms, failures: failed });
