@@ -87,10 +87,14 @@ export async function runTargets(
   const failures: Failure[] = [];
   const stats: TargetStats[] = [];
   const maxFailures = opts.maxFailuresPerTarget ?? 5;
+  const runDeadline = performance.now() + opts.seconds * 1000;
+  let weightLeft = totalWeight;
   for (const t of chosen) {
-    const share = t.weight / totalWeight;
-    const count = opts.index !== undefined ? 1 : Math.max(1, Math.round(opts.cases * share));
-    const budgetMs = opts.seconds * 1000 * share;
+    const count =
+      opts.index !== undefined ? 1 : Math.max(1, Math.round((opts.cases * t.weight) / totalWeight));
+    // Time a fast target did not use goes to the targets after it.
+    const budgetMs = ((runDeadline - performance.now()) * t.weight) / weightLeft;
+    weightLeft -= t.weight;
     await t.setup?.();
     const started = performance.now();
     const deadline = started + budgetMs;

@@ -84,7 +84,7 @@ export function wsRaw(s: FuzzServer): Target {
         writeChunks(rng, socket, bytes);
         // A valid close ends what was well-formed; after a malformed frame it is more garbage.
         if (!socket.destroyed) socket.write(CLOSE_FRAME);
-        const { data } = await collect(socket, rest, 1500);
+        const { data } = await collect(socket, rest, 500);
         for (const f of parseServerFrames(data)) {
           if (f.opcode !== 8 || f.payload.length < 2) continue;
           const code = f.payload.readUInt16BE(0);
