@@ -53,7 +53,9 @@ export const apiDoor: Door = {
         const body = parseBody(req.body as Buffer | undefined) as { method?: unknown; params?: unknown };
         if (typeof body.method !== 'string' || !known(body.method)) {
           reply.code(404);
-          return { error: new HeraldError('METHOD_NOT_FOUND', String(body.method ?? '')).toJSON() };
+          // Only a string names a method: String() of other JSON can throw ({"toString": 1}).
+          const name = typeof body.method === 'string' ? body.method : '';
+          return { error: new HeraldError('METHOD_NOT_FOUND', name).toJSON() };
         }
         return run(body.method, body.params);
       });
