@@ -3,7 +3,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { ClientInfo, Engine, EngineSink, Publication, StreamLimits } from '../../src/model/index.js';
+import type {
+  ClientInfo,
+  Engine,
+  EngineSink,
+  Publication,
+  PublishRequest,
+  StreamLimits,
+} from '../../src/model/index.js';
 
 export interface EngineUnderTest {
   engine: Engine;
@@ -64,6 +71,15 @@ export class RecordingSink implements EngineSink {
 }
 
 const limits: StreamLimits = { historySize: 100, historyTtl: 300 };
+
+/**
+ * A publication without its epoch and time, bytes as a plain array: what the publisher decided, in
+ * a form deepEqual compares key by key (a field set to undefined differs from one that is absent).
+ */
+function payloadOf(p: Publication): Record<string, unknown> {
+  const { epoch: _e, time: _t, bytes, ...rest } = p;
+  return bytes === undefined ? rest : { ...rest, bytes: [...bytes] };
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function engineSuite(name: string, factory: () => Promise<EngineUnderTest>): void {
@@ -299,6 +315,59 @@ export function engineSuite(name: string, factory: () => Promise<EngineUnderTest
           assert.equal(got[2].bytes, undefined);
           assert.equal(got[0].epoch, p.epoch);
           assert.equal(got[0].time, p.time);
+        }
+        await engine.unsubscribe([ch]);
+      });
+
+      test('every field the publisher set, and only those, comes back from publish, history and the bus', async () => {
+        const ch = fresh('fields');
+        await engine.subscribe([ch]);
+        const info: ClientInfo = { client: 'c-ü', user: 'u', transport: 'mqtt', chanInfo: { k: [0, false] } };
+        // Bytes that are not UTF-8 (a lone continuation byte, 0xff, a NUL, a newline, a colon): any
+        // text decoding on the way would change them.
+        const raw = new Uint8Array([0x80, 0xff, 0x00, 0x0a, 0x3a, 0xc3, 0x28, 0xfe]);
+        // Each request beside the publication an engine must give back for it, written out by hand:
+        // QoS 0 is a value (not "unset"), a false retain or binary is the same as none.
+        const cases: [PublishRequest, Record<string, unknown>][] = [
+          [
+            { data: 'q0', qos: 0 },
+            { data: 'q0', qos: 0 },
+          ],
+          [
+            { data: 'q1', qos: 1 },
+            { data: 'q1', qos: 1 },
+          ],
+          [
+            { data: 'q2', qos: 2, retain: true },
+            { data: 'q2', qos: 2, retain: true },
+          ],
+          [{ data: 'none' }, { data: 'none' }],
+          [
+            { data: 'falsy', qos: 0, retain: false, binary: false },
+            { data: 'falsy', qos: 0 },
+          ],
+          [
+            { data: { $binary: 'gP8ACjrDKP4=' }, bytes: raw, binary: true, info, qos: 0, retain: true },
+            { data: { $binary: 'gP8ACjrDKP4=' }, bytes: [...raw], binary: true, info, qos: 0, retain: true },
+          ],
+          [
+            { data: 'empty bytes', bytes: new Uint8Array(0), info },
+            { data: 'empty bytes', bytes: [], info },
+          ],
+        ];
+        const published: Publication[] = [];
+        for (const [req] of cases) published.push(await engine.publish(ch, req, limits));
+        await sink.until(() => sink.of(ch).length === cases.length, 3000, 'every publication live');
+        const h = await engine.history(ch, {}, limits);
+        const seen = { publish: published, history: h.publications, bus: sink.of(ch) };
+        for (const [where, pubs] of Object.entries(seen)) {
+          assert.equal(pubs.length, cases.length, where);
+          pubs.forEach((p, i) => {
+            const expected = { ...cases[i][1], channel: ch, offset: published[0].offset + i };
+            assert.deepEqual(payloadOf(p), expected, `${where}, publication ${i}`);
+            assert.equal(p.epoch, published[0].epoch, where);
+            assert.equal(p.time, published[i].time, where);
+          });
         }
         await engine.unsubscribe([ch]);
       });
