@@ -69,6 +69,7 @@ export class Herald {
         channelOptions: config.channelOptions,
         presenceTtl: config.presenceTtl,
         maxSubscribeBuffer: config.maxSubscribeBuffer,
+        resyncSpread: config.resyncSpread,
         maxChannelNameLength: config.maxChannelNameLength,
         nodeName: nodeName(config),
       },

@@ -4,10 +4,11 @@
 // ioredis' "Unhandled error event" on stderr.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { until } from './helpers/centrifuge.js';
-import { TestCluster } from './helpers/cluster.js';
-import type { HeraldNode } from './helpers/node.js';
-import { redisAvailable } from './helpers/redis.js';
+import type { PublicationContext, SubscribedContext } from 'centrifuge';
+import { sdkClient, until } from './helpers/centrifuge.js';
+import { redisEngineArgs, TestCluster } from './helpers/cluster.js';
+import { HeraldNode } from './helpers/node.js';
+import { redisAvailable, TestRedis } from './helpers/redis.js';
 import { SseClient } from './helpers/sse.js';
 
 const skip = redisAvailable() ? false : 'redis-server is not on the PATH';
@@ -128,6 +129,84 @@ describe('cluster: Redis restarts under load', { skip }, () => {
       }
     } finally {
       for (const c of clients) c.close();
+    }
+  });
+});
+
+describe('a Redis bus reconnect under many WebSocket clients', { skip }, () => {
+  test('clients are told to resync over resyncSpread, not all at once, and each recovers every publication once', async () => {
+    const spread = 2000;
+    const redis = await TestRedis.start();
+    const node = await HeraldNode.start(
+      redisEngineArgs(redis, '--resync-spread', String(spread), '--history-size', '1000'),
+    );
+    const ch = 'spread:room';
+    const clients = Array.from({ length: 200 }, () => {
+      const c = sdkClient(node.ws);
+      const told: { at: number; code: number }[] = [];
+      c.on('connecting', (ctx) => {
+        if (ctx.code === 3010) told.push({ at: Date.now(), code: ctx.code });
+      });
+      const sub = c.newSubscription(ch, { recoverable: true });
+      const got: number[] = [];
+      const subscribes: SubscribedContext[] = [];
+      sub.on('publication', (ctx: PublicationContext) => got.push(Number(ctx.offset)));
+      sub.on('subscribed', (ctx) => subscribes.push(ctx));
+      sub.subscribe();
+      c.connect();
+      return { c, sub, told, got, subscribes };
+    });
+    const publish = async (data: unknown): Promise<number> => {
+      const res = await fetch(`${node.http}/api/publish`, {
+        method: 'POST',
+        body: JSON.stringify({ channel: ch, data }),
+      });
+      const body = (await res.json()) as { result?: { offset: number } };
+      assert.ok(body.result, JSON.stringify(body));
+      return body.result.offset;
+    };
+    try {
+      await until(
+        () => clients.every((x) => x.sub.state === 'subscribed'),
+        30_000,
+        'every client subscribed',
+      );
+      let last = 0;
+      for (let i = 0; i < 5; i++) last = await publish(`before ${i}`);
+      await until(() => clients.every((x) => x.got.length === last), 10_000, 'the first publications');
+
+      // The node's bus connection drops (Redis itself stays up, history intact).
+      redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      // Publications go on while the clients are told, one by one, and come back.
+      const resubscribed = () => clients.every((x) => x.subscribes.length >= 2);
+      while (!resubscribed()) {
+        last = await publish(`during ${last}`);
+        await new Promise((r) => setTimeout(r, 25));
+        assert.ok(last < 900, 'the clients did not all come back');
+      }
+      for (let i = 0; i < 5; i++) last = await publish(`after ${i}`);
+      await until(() => clients.every((x) => x.got.at(-1) === last), 15_000, 'the last publication');
+
+      const all = Array.from({ length: last }, (_, i) => i + 1);
+      for (const [i, x] of clients.entries()) {
+        assert.deepEqual(x.got, all, `client ${i}: every offset once, in order`);
+        assert.equal(x.told.length, 1, `client ${i} was told to resync ${x.told.length} times`);
+        assert.equal(x.subscribes.at(-1)?.recovered, true, `client ${i} recovered`);
+      }
+      const times = clients.map((x) => x.told[0].at).sort((p, q) => p - q);
+      const width = times.at(-1)! - times[0];
+      assert.ok(width > spread * 0.4, `the resync signals went out within ${width} ms`);
+      // Uniform over 2 s, a 100 ms window holds about 10 of 200; all at once would be 200.
+      let busiest = 0;
+      for (let i = 0, j = 0; i < times.length; i++) {
+        while (times[i] - times[j] > 100) j++;
+        busiest = Math.max(busiest, i - j + 1);
+      }
+      assert.ok(busiest < 60, `${busiest} clients were told within one 100 ms window`);
+    } finally {
+      for (const x of clients) x.c.disconnect();
+      await node.kill();
+      await redis.stop();
     }
   });
 });
