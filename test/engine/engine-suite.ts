@@ -14,6 +14,8 @@ import type {
 
 export interface EngineUnderTest {
   engine: Engine;
+  /** How much the engine keeps (streams, keys): what reads must not grow. Optional. */
+  stateSize?(): Promise<number>;
   /** Stops whatever the factory started besides the engine (the engine itself is closed by the suite). */
   cleanup?(): Promise<void>;
 }
@@ -272,6 +274,34 @@ export function engineSuite(name: string, factory: () => Promise<EngineUnderTest
           [1, 2, 3, 4],
         );
         assert.notEqual(h.position.epoch, 'not-this-one');
+      });
+
+      test('reading channels nobody published to creates nothing, however many', async (t) => {
+        const stateSize = under.stateSize;
+        if (!stateSize) {
+          t.skip('the engine does not say how much it keeps');
+          return;
+        }
+        // A first read may create what every channel shares (the cluster's epoch on Redis).
+        await engine.history(fresh('first-read'), {}, limits);
+        const before = await stateSize();
+        const reads = 100_000;
+        const batch = 1000;
+        for (let i = 0; i < reads; i += batch) {
+          const names = Array.from(
+            { length: batch },
+            () => `${fresh('read')}:${randomBytes(4).toString('hex')}`,
+          );
+          const answers = await Promise.all(
+            names.map((c, j) =>
+              engine.history(c, j % 2 ? { limit: 0 } : { since: { offset: 3, epoch: 'x' } }, limits),
+            ),
+          );
+          assert.ok(answers.every((h) => h.position.offset === 0 && h.publications.length === 0));
+        }
+        const after = await stateSize();
+        // Other keys may expire meanwhile (shorter TTLs of earlier tests), none may appear.
+        assert.ok(after <= before, `${reads} reads left ${after - before} more things kept`);
       });
 
       test('removeHistory forgets publications but keeps the offset sequence and the epoch', async () => {

@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { RedisEngine } from '../../src/engine/redis/index.js';
-import { Hub } from '../../src/hub/hub.js';
+import { Hub, isCompleteRecovery } from '../../src/hub/hub.js';
+import { until } from '../helpers/centrifuge.js';
 import { redisAvailable, redisEngine, TestRedis } from '../helpers/redis.js';
 import { engineSuite, RecordingSink } from './engine-suite.js';
 
@@ -16,7 +17,11 @@ if (!redisAvailable()) {
 } else {
   engineSuite('redis', async () => {
     const redis = await TestRedis.start();
-    return { engine: redisEngine(redis.url), cleanup: () => redis.stop() };
+    return {
+      engine: redisEngine(redis.url),
+      stateSize: async () => Number(redis.cli('DBSIZE')),
+      cleanup: () => redis.stop(),
+    };
   });
 }
 
@@ -289,6 +294,45 @@ describe('Redis engine: Redis goes away', {
     assert.equal(p.offset, 1);
     await engine.close();
     await redis.stop();
+  });
+});
+
+describe('Redis engine: idle channels', {
+  skip: redisAvailable() ? false : 'redis-server is not on the PATH',
+}, () => {
+  test('a channel whose meta hash expired is born again in another epoch: an old position is not mistaken', async () => {
+    const redis = await TestRedis.start();
+    const engine = new RedisEngine({
+      url: redis.url,
+      prefix: 'herald',
+      metaTtl: 1,
+      commandTimeout: 2000,
+      nodeTtl: 60,
+    });
+    await engine.start(new RecordingSink());
+    try {
+      let old = await engine.publish('reborn', { data: 0 }, limits);
+      for (let i = 1; i < 3; i++) old = await engine.publish('reborn', { data: i }, limits);
+      // Idle past metaTtl: Redis forgets the channel's epoch and offset (its history outlives them).
+      await until(() => redis.cli('EXISTS', 'herald:meta:{reborn}') === '0', 5000, 'the meta hash expired');
+      const unknown = await engine.history('reborn', {}, limits);
+      assert.equal(unknown.position.offset, 0);
+      assert.deepEqual(unknown.publications, [], 'history of a lost epoch is not served');
+      assert.notEqual(unknown.position.epoch, old.epoch);
+      for (let i = 0; i < 5; i++) await engine.publish('reborn', { data: `new ${i}` }, limits);
+      const since = { offset: old.offset, epoch: old.epoch };
+      const h = await engine.history('reborn', { since }, limits);
+      assert.equal(h.position.offset, 5);
+      assert.equal(h.position.epoch, unknown.position.epoch, 'the epoch a read announced is the one it got');
+      assert.equal(
+        isCompleteRecovery(since, h),
+        false,
+        'offsets 4 and 5 of the new stream are not the old ones',
+      );
+    } finally {
+      await engine.close();
+      await redis.stop();
+    }
   });
 });
 
