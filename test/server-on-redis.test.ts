@@ -2,7 +2,9 @@
 // what its clients see while Redis is away.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startHerald } from './helpers/herald.js';
+import { RawClient } from './helpers/centrifuge.js';
+import { startHerald, type TestServer } from './helpers/herald.js';
+import { api, eventually, get } from './helpers/http.js';
 import { redisAvailable, TestRedis } from './helpers/redis.js';
 
 const skip = redisAvailable() ? false : 'redis-server is not on the PATH';
@@ -33,5 +35,106 @@ describe('a server on the Redis engine', { skip }, () => {
     ]);
     await server.stop();
     assert.deepEqual(connectionNames(redis), []);
+  });
+});
+
+describe('a server on the Redis engine while Redis is away', { skip }, () => {
+  let redis: TestRedis;
+  let server: TestServer;
+  before(async () => {
+    redis = await TestRedis.start();
+    server = await startHerald({ engine: 'redis', redisUrl: redis.url, redisCommandTimeout: 1000 });
+  });
+  after(async () => {
+    await server?.stop();
+    await redis?.stop();
+  });
+
+  const unavailable = { code: 150, message: 'engine unavailable, retry later', temporary: true };
+  /** Nothing of Redis's own error text (hosts, ports, ioredis messages) in what a client got. */
+  const assertNoRedisDetail = (text: string) => {
+    for (const leak of ['ECONNREFUSED', '127.0.0.1', `:${redis.port}`, 'edis', 'Stream', 'onnection']) {
+      assert.ok(!text.includes(leak), `"${leak}" reached a client: ${text}`);
+    }
+  };
+
+  test('clients are told "engine unavailable" in the catalogue’s words, and nothing of Redis’s', async () => {
+    const ws = await RawClient.open(server.ws);
+    await ws.connect();
+    await redis.stop();
+    try {
+      const calls: [string, object][] = [
+        ['publish', { channel: 'g', data: 1 }],
+        ['broadcast', { channels: ['g'], data: 1 }],
+        ['history', { channel: 'g' }],
+        ['presence', { channel: 'g' }],
+        ['channels', {}],
+        ['info', {}],
+      ];
+      for (const [method, params] of calls) {
+        const res = await api(server.http, method, params);
+        assertNoRedisDetail(res.text);
+        const error = method === 'broadcast' ? res.json.result.responses[0].error : res.json.error;
+        assert.deepEqual(error, unavailable, `${method}: ${res.text}`);
+      }
+      ws.send({ id: 2, subscribe: { channel: 'g:ws' } });
+      ws.send({ id: 3, publish: { channel: 'g:ws', data: { x: 1 } } });
+      for (const id of [2, 3]) {
+        const reply = await ws.next();
+        assertNoRedisDetail(JSON.stringify(reply));
+        assert.deepEqual(reply, { id, error: unavailable });
+      }
+      for (const path of ['/sse?channel=g:sse', '/poll?channel=g:poll&timeout=0']) {
+        const res = await get(`${server.http}${path}`);
+        assertNoRedisDetail(res.text);
+        assert.equal(res.status, 503, path);
+        assert.deepEqual(res.json, { error: unavailable }, path);
+      }
+    } finally {
+      await ws.close();
+      await redis.spawn();
+    }
+  });
+
+  test('subscribes refused while Redis is away leave the subscription count where it was', async () => {
+    const { hub } = server.herald;
+    const before = hub.localStats();
+    const ws = await RawClient.open(server.ws);
+    await ws.connect();
+    await redis.stop();
+    try {
+      // Channels nobody on the node had: each attempt asks the engine, which refuses.
+      for (let i = 0; i < 3; i++) {
+        ws.send({ id: 10 + i, subscribe: { channel: `count:ws:${i}` } });
+        assert.equal(((await ws.next()).error as { code: number }).code, 150);
+        assert.equal((await get(`${server.http}/sse?channel=count:sse:${i}&channel=count:both`)).status, 503);
+        assert.equal((await get(`${server.http}/poll?channel=count:poll:${i}&timeout=0`)).status, 503);
+      }
+      const during = hub.localStats();
+      assert.equal(during.numSubscriptions, before.numSubscriptions);
+      assert.equal(during.numChannels, before.numChannels);
+    } finally {
+      await redis.spawn();
+    }
+    // The cluster's view agrees once Redis is back; and subscribing works again and counts.
+    await eventually(
+      async () =>
+        (await api(server.http, 'info')).json.result?.nodes?.[0]?.num_subs === before.numSubscriptions,
+      10_000,
+      'info counting the subscriptions there are',
+    );
+    ws.send({ id: 20, subscribe: { channel: 'count:ws:0' } });
+    await eventually(
+      async () => {
+        const reply = await ws.next();
+        if (reply.error) ws.send({ id: 20, subscribe: { channel: 'count:ws:0' } }); // the bus may still be reconnecting
+        return reply.subscribe !== undefined;
+      },
+      10_000,
+      'a subscribe once Redis is back',
+    );
+    assert.equal(hub.localStats().numSubscriptions, before.numSubscriptions + 1);
+    await ws.close();
+    await eventually(() => hub.localStats().numSubscriptions === before.numSubscriptions, 3000, 'released');
   });
 });
