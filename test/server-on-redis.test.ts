@@ -2,10 +2,12 @@
 // what its clients see while Redis is away.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { WELCOME } from '../src/protocol/chat.js';
 import { RawClient } from './helpers/centrifuge.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { api, eventually, get } from './helpers/http.js';
 import { redisAvailable, TestRedis } from './helpers/redis.js';
+import { TestClient } from './helpers/ws.js';
 
 const skip = redisAvailable() ? false : 'redis-server is not on the PATH';
 
@@ -94,6 +96,34 @@ describe('a server on the Redis engine while Redis is away', { skip }, () => {
       await ws.close();
       await redis.spawn();
     }
+  });
+
+  test('a /chat client whose subscription fails is closed with "try again later", not left deaf', async () => {
+    const { hub } = server.herald;
+    await redis.stop();
+    try {
+      const deaf = await TestClient.open(`${server.ws}/chat`);
+      assert.equal(await deaf.nextText(5000), WELCOME);
+      const closed = await deaf.closed;
+      assert.equal(closed.code, 1013);
+      assert.match(closed.reason, /try again later/);
+      assert.equal(hub.localSubscribers('chat'), 0);
+    } finally {
+      await redis.spawn();
+    }
+    // Once the node's bus is back (its pattern subscription renewed), a new client hears the room.
+    await eventually(() => redis.cli('PUBSUB', 'NUMPAT') === '1', 10_000, 'the bus resubscribed');
+    const listener = await TestClient.open(`${server.ws}/chat`);
+    assert.equal(await listener.nextText(5000), WELCOME);
+    await eventually(() => hub.localSubscribers('chat') === 1, 5000, 'the listener subscribed');
+    await eventually(
+      async () =>
+        (await api(server.http, 'publish', { channel: 'chat', data: 'back' })).json.result !== undefined,
+      10_000,
+      'publishing works again',
+    );
+    assert.equal(await listener.nextText(5000), 'Broadcast: back');
+    await listener.close();
   });
 
   test('subscribes refused while Redis is away leave the subscription count where it was', async () => {
