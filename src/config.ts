@@ -315,6 +315,11 @@ export const optionSpecs = {
     10000,
     'Publications held per subscription while it is being set up; past it the client must resync.',
   ),
+  resyncSpread: opt(
+    nonNegativeInt,
+    2000,
+    'Milliseconds over which clients are told to resync after a Redis bus reconnect, so they do not all return at once.',
+  ),
   maxChannelNameLength: opt(positiveInt, 255, 'Longest channel name accepted, in bytes.'),
   maxPayloadDepth: opt(
     positiveInt,

@@ -83,6 +83,7 @@ export class Herald {
         channelOptions: config.channelOptions,
         presenceTtl: config.presenceTtl,
         maxSubscribeBuffer: config.maxSubscribeBuffer,
+        resyncSpread: config.resyncSpread,
         maxChannelNameLength: config.maxChannelNameLength,
         maxPayloadDepth: config.maxPayloadDepth,
         nodeName: nodeName(config),

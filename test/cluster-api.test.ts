@@ -164,4 +164,41 @@ describe('server API on a cluster', { skip }, () => {
       await doomed.kill('SIGKILL');
     }
   });
+
+  test('a node stopped with SIGTERM leaves info and channels at once, not after presenceTtl', async () => {
+    const ch = 'api:leaving';
+    // presenceTtl (the report's lifetime) is the default minute: only the withdrawal can be that quick.
+    const leaving = await HeraldNode.start([
+      '--engine',
+      'redis',
+      '--redis-url',
+      redis.url,
+      '--node-name',
+      'node-leaving',
+    ]);
+    const sse = new SseClient(`${leaving.http}/sse?channel=${ch}`);
+    try {
+      await sse.next('ready', 5000);
+      await eventually(
+        () => api(b, 'channels', {}),
+        (r) => r.channels[ch]?.num_clients === 1,
+        'the leaving node’s subscription counted',
+      );
+      assert.deepEqual((await api(b, 'info')).nodes.map((n: { name: string }) => n.name).sort(), [
+        'node-a',
+        'node-b',
+        'node-leaving',
+      ]);
+      await leaving.kill('SIGTERM');
+      assert.deepEqual((await leaving.exited).code, 0);
+      assert.deepEqual((await api(b, 'info')).nodes.map((n: { name: string }) => n.name).sort(), [
+        'node-a',
+        'node-b',
+      ]);
+      assert.equal((await api(b, 'channels', {})).channels[ch], undefined);
+    } finally {
+      sse.close();
+      await leaving.kill('SIGKILL');
+    }
+  });
 });

@@ -72,6 +72,27 @@ describe('MQTT on a cluster', { skip }, () => {
     await Promise.all([sub.end(), pub.end()]);
   });
 
+  test('each QoS a publisher on node A chose is what a subscriber on node B receives', async () => {
+    // The subscriber grants up to 2, so what arrives is the publisher's QoS as it crossed Redis
+    // (QoS 0 read back as "unset" would arrive as the default, 1).
+    const sub = await mqttAt(b);
+    await sub.subscribe('m/qos', 2);
+    const pub = await mqttAt(a);
+    for (const qos of [0, 1, 2, 0] as const) await pub.publish('m/qos', `qos${qos}`, { qos });
+    const got = [];
+    for (let i = 0; i < 4; i++) {
+      const m = await sub.next(5000);
+      got.push([m.payload.toString(), m.qos]);
+    }
+    assert.deepEqual(got, [
+      ['qos0', 0],
+      ['qos1', 1],
+      ['qos2', 2],
+      ['qos0', 0],
+    ]);
+    await Promise.all([sub.end(), pub.end()]);
+  });
+
   test('a retained message published through node A is given to a new subscriber on node B', async () => {
     const pub = await mqttAt(a);
     await pub.publish('m/retained', 'kept', { qos: 1, retain: true });

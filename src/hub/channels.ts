@@ -54,6 +54,13 @@ class Subscription {
   lost = false;
   /** Told to resync and not yet gone: live delivery stops, it recovers from history instead. */
   stale = false;
+  /**
+   * Where the subscribe result left the subscriber (0: nothing to skip). History is read on another
+   * connection than the bus, so it can be ahead of live delivery: publications up to here already
+   * went out with the result and must not go out again when the bus catches up.
+   */
+  through = 0;
+  throughEpoch = '';
   constructor(readonly subscriber: Subscriber) {}
 }
 
@@ -208,6 +215,8 @@ export class ChannelRegistry {
       }
       this.deliverTo(sub, pub, frame);
     }
+    sub.through = expected - 1;
+    sub.throughEpoch = position.epoch;
   }
 
   /** Fan-out: the hot path. One encode per format, then the same frame to every subscriber. */
@@ -233,6 +242,10 @@ export class ChannelRegistry {
           continue;
         }
         if (sub.stale) continue;
+        if (sub.through !== 0) {
+          if (pub.epoch === sub.throughEpoch && pub.offset <= sub.through) continue;
+          sub.through = 0; // caught up: from here on the channel's own checks suffice
+        }
         if (!encoded) {
           try {
             frame = format.encode(pub);

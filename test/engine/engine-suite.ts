@@ -3,11 +3,20 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { ClientInfo, Engine, EngineSink, Publication, StreamLimits } from '../../src/model/index.js';
+import type {
+  ClientInfo,
+  Engine,
+  EngineSink,
+  Publication,
+  PublishRequest,
+  StreamLimits,
+} from '../../src/model/index.js';
 import { until } from '../helpers/until.js';
 
 export interface EngineUnderTest {
   engine: Engine;
+  /** How much the engine keeps (streams, keys): what reads must not grow. Optional. */
+  stateSize?(): Promise<number>;
   /** Stops whatever the factory started besides the engine (the engine itself is closed by the suite). */
   cleanup?(): Promise<void>;
   /**
@@ -44,6 +53,15 @@ export class RecordingSink implements EngineSink {
 }
 
 const limits: StreamLimits = { historySize: 100, historyTtl: 300 };
+
+/**
+ * A publication without its epoch and time, bytes as a plain array: what the publisher decided, in
+ * a form deepEqual compares key by key (a field set to undefined differs from one that is absent).
+ */
+function payloadOf(p: Publication): Record<string, unknown> {
+  const { epoch: _e, time: _t, bytes, ...rest } = p;
+  return bytes === undefined ? rest : { ...rest, bytes: [...bytes] };
+}
 
 export function engineSuite(name: string, factory: () => Promise<EngineUnderTest>): void {
   describe(`Engine behaviour: ${name}`, () => {
@@ -237,6 +255,34 @@ export function engineSuite(name: string, factory: () => Promise<EngineUnderTest
         assert.notEqual(h.position.epoch, 'not-this-one');
       });
 
+      test('reading channels nobody published to creates nothing, however many', async (t) => {
+        const stateSize = under.stateSize;
+        if (!stateSize) {
+          t.skip('the engine does not say how much it keeps');
+          return;
+        }
+        // A first read may create what every channel shares (the cluster's epoch on Redis).
+        await engine.history(fresh('first-read'), {}, limits);
+        const before = await stateSize();
+        const reads = 100_000;
+        const batch = 1000;
+        for (let i = 0; i < reads; i += batch) {
+          const names = Array.from(
+            { length: batch },
+            () => `${fresh('read')}:${randomBytes(4).toString('hex')}`,
+          );
+          const answers = await Promise.all(
+            names.map((c, j) =>
+              engine.history(c, j % 2 ? { limit: 0 } : { since: { offset: 3, epoch: 'x' } }, limits),
+            ),
+          );
+          assert.ok(answers.every((h) => h.position.offset === 0 && h.publications.length === 0));
+        }
+        const after = await stateSize();
+        // Other keys may expire meanwhile (shorter TTLs of earlier tests), none may appear.
+        assert.ok(after <= before, `${reads} reads left ${after - before} more things kept`);
+      });
+
       test('removeHistory forgets publications but keeps the offset sequence and the epoch', async () => {
         const ch = fresh('remove');
         const pubs = await publishN(ch, 3);
@@ -278,6 +324,62 @@ export function engineSuite(name: string, factory: () => Promise<EngineUnderTest
           assert.equal(got[2].bytes, undefined);
           assert.equal(got[0].epoch, p.epoch);
           assert.equal(got[0].time, p.time);
+        }
+        await engine.unsubscribe([ch]);
+      });
+
+      test('every field the publisher set, and only those, comes back from publish, history and the bus', async () => {
+        const ch = fresh('fields');
+        await engine.subscribe([ch]);
+        const info: ClientInfo = { client: 'c-ü', user: 'u', transport: 'mqtt', chanInfo: { k: [0, false] } };
+        // Bytes that are not UTF-8 (a lone continuation byte, 0xff, a NUL, a newline, a colon): any
+        // text decoding on the way would change them.
+        const raw = new Uint8Array([0x80, 0xff, 0x00, 0x0a, 0x3a, 0xc3, 0x28, 0xfe]);
+        // Each request beside the publication an engine must give back for it, written out by hand:
+        // QoS 0 is a value (not "unset"), a false retain or binary is the same as none.
+        const cases: [PublishRequest, Record<string, unknown>][] = [
+          [
+            { data: 'q0', qos: 0 },
+            { data: 'q0', qos: 0 },
+          ],
+          [
+            { data: 'q1', qos: 1 },
+            { data: 'q1', qos: 1 },
+          ],
+          [
+            { data: 'q2', qos: 2, retain: true },
+            { data: 'q2', qos: 2, retain: true },
+          ],
+          [{ data: 'none' }, { data: 'none' }],
+          [
+            { data: 'falsy', qos: 0, retain: false, binary: false },
+            { data: 'falsy', qos: 0 },
+          ],
+          [
+            { data: { $binary: 'gP8ACjrDKP4=' }, bytes: raw, binary: true, info, qos: 0, retain: true },
+            { data: { $binary: 'gP8ACjrDKP4=' }, bytes: [...raw], binary: true, info, qos: 0, retain: true },
+          ],
+          [
+            { data: 'empty bytes', bytes: new Uint8Array(0), info },
+            { data: 'empty bytes', bytes: [], info },
+          ],
+        ];
+        const published: Publication[] = [];
+        for (const [req] of cases) published.push(await engine.publish(ch, req, limits));
+        await until(() => sink.of(ch).length === cases.length, {
+          what: 'every publication live',
+          timeoutMs: 3000,
+        });
+        const h = await engine.history(ch, {}, limits);
+        const seen = { publish: published, history: h.publications, bus: sink.of(ch) };
+        for (const [where, pubs] of Object.entries(seen)) {
+          assert.equal(pubs.length, cases.length, where);
+          pubs.forEach((p, i) => {
+            const expected = { ...cases[i][1], channel: ch, offset: published[0].offset + i };
+            assert.deepEqual(payloadOf(p), expected, `${where}, publication ${i}`);
+            assert.equal(p.epoch, published[0].epoch, where);
+            assert.equal(p.time, published[i].time, where);
+          });
         }
         await engine.unsubscribe([ch]);
       });

@@ -1,9 +1,10 @@
 // The shared engine suite on the Redis engine, against a private redis-server; plus what only a
 // networked engine can get wrong: another node sharing the streams, and Redis going away.
 import assert from 'node:assert/strict';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { RedisEngine } from '../../src/engine/redis/index.js';
-import { Hub } from '../../src/hub/hub.js';
+import { Hub, isCompleteRecovery } from '../../src/hub/hub.js';
 import { needsRedis, redisEngine, TestRedis } from '../helpers/redis.js';
 import { until } from '../helpers/until.js';
 import { engineSuite, RecordingSink } from './engine-suite.js';
@@ -18,6 +19,7 @@ if (skip) {
     const redis = await TestRedis.start();
     return {
       engine: redisEngine(redis.url),
+      stateSize: async () => Number(redis.cli('DBSIZE')),
       cleanup: () => redis.stop(),
       // Expiry runs on Redis' clock (TIME in the scripts, PEXPIRE), which no test can move: the
       // one place where the suite lets real time pass.
@@ -306,6 +308,228 @@ describe('Redis engine: Redis goes away', { skip }, () => {
     await redis.stop();
   });
 });
+
+describe('Redis engine: idle channels', {
+  skip: needsRedis() ? false : 'redis-server is not on the PATH',
+}, () => {
+  test('a channel whose meta hash expired is born again in another epoch: an old position is not mistaken', async () => {
+    const redis = await TestRedis.start();
+    const engine = new RedisEngine({
+      url: redis.url,
+      prefix: 'herald',
+      metaTtl: 1,
+      commandTimeout: 2000,
+      nodeTtl: 60,
+    });
+    await engine.start(new RecordingSink());
+    try {
+      let old = await engine.publish('reborn', { data: 0 }, limits);
+      for (let i = 1; i < 3; i++) old = await engine.publish('reborn', { data: i }, limits);
+      // Idle past metaTtl: Redis forgets the channel's epoch and offset (its history outlives them).
+      await until(() => redis.cli('EXISTS', 'herald:meta:{reborn}') === '0', {
+        what: 'the meta hash expired',
+        timeoutMs: 5000,
+      });
+      const unknown = await engine.history('reborn', {}, limits);
+      assert.equal(unknown.position.offset, 0);
+      assert.deepEqual(unknown.publications, [], 'history of a lost epoch is not served');
+      assert.notEqual(unknown.position.epoch, old.epoch);
+      for (let i = 0; i < 5; i++) await engine.publish('reborn', { data: `new ${i}` }, limits);
+      const since = { offset: old.offset, epoch: old.epoch };
+      const h = await engine.history('reborn', { since }, limits);
+      assert.equal(h.position.offset, 5);
+      assert.equal(h.position.epoch, unknown.position.epoch, 'the epoch a read announced is the one it got');
+      assert.equal(
+        isCompleteRecovery(since, h),
+        false,
+        'offsets 4 and 5 of the new stream are not the old ones',
+      );
+    } finally {
+      await engine.close();
+      await redis.stop();
+    }
+  });
+});
+
+describe('Redis engine: a subscribe Redis does not take', {
+  skip: needsRedis() ? false : 'redis-server is not on the PATH',
+}, () => {
+  let redis: TestRedis;
+  let proxy: StallingProxy;
+  before(async () => {
+    redis = await TestRedis.start();
+    proxy = await StallingProxy.start(redis.port);
+  });
+  after(async () => {
+    await proxy.close();
+    await redis.stop();
+  });
+
+  /** An engine behind the proxy whose commands time out quickly, so a stalled network fails them. */
+  const stalledEngine = (commandTimeout: number) =>
+    new RedisEngine({ url: proxy.url, prefix: 'herald', metaTtl: 60, commandTimeout, nodeTtl: 60 });
+  /** Lets every setImmediate queued so far run: the bus's pending flush goes out. */
+  const nextFlush = () => new Promise((r) => setImmediate(r));
+
+  test('a subscribe that found the channel already on its way fails when that SUBSCRIBE fails', async () => {
+    const engine = stalledEngine(300);
+    const sink = new RecordingSink();
+    await engine.start(sink);
+    try {
+      proxy.hold();
+      const first = engine.subscribe(['held']);
+      await nextFlush();
+      // A later flush finds 'held' already sent and waits for that command instead of sending its own.
+      const second = engine.subscribe(['held']);
+      const outcomes = await Promise.allSettled([first, second]);
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['rejected', 'rejected'],
+        'the second caller must learn the SUBSCRIBE failed, not be told it is subscribed',
+      );
+      proxy.release();
+      // The failure left no trace: subscribing again works and delivers.
+      await engine.subscribe(['held']);
+      const p = await engine.publish('held', { data: 'after' }, limits);
+      await until(() => sink.of('held').some((x) => x.offset === p.offset), {
+        what: 'delivery',
+        timeoutMs: 3000,
+      });
+    } finally {
+      proxy.release();
+      await engine.close();
+    }
+  });
+
+  test('a SUBSCRIBE that fails after a newer one was sent for the channel leaves that one in charge', async () => {
+    const engine = stalledEngine(600);
+    const sink = new RecordingSink();
+    await engine.start(sink);
+    try {
+      proxy.hold();
+      const first = engine.subscribe(['renewed']);
+      await until(() => proxy.heldBytes > 0, { what: 'the first SUBSCRIBE kept back by the network' });
+      const dropped = engine.unsubscribe(['renewed']);
+      await nextFlush();
+      const renewed = engine.subscribe(['renewed']);
+      // The first SUBSCRIBE times out; the UNSUBSCRIBE and SUBSCRIBE sent after it are then answered.
+      await first.catch(() => {});
+      proxy.release();
+      const outcomes = await Promise.allSettled([first, dropped, renewed]);
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['rejected', 'fulfilled', 'fulfilled'],
+      );
+      const p = await engine.publish('renewed', { data: 'heard' }, limits);
+      await until(() => sink.of('renewed').some((x) => x.offset === p.offset), {
+        what: 'delivery on the subscription that succeeded',
+        timeoutMs: 3000,
+      });
+    } finally {
+      proxy.release();
+      await engine.close();
+    }
+  });
+
+  test('a hub subscriber whose channel was re-subscribed in the same tick is not left deaf', async () => {
+    const hub = new Hub(stalledEngine(400), { historySize: 100, historyTtl: 300 });
+    await hub.start();
+    const publisher = redisEngine(redis.url);
+    await publisher.start(new RecordingSink());
+    const format = { name: 'data', encode: (p: { data: unknown }) => p.data };
+    const got: unknown[] = [];
+    const first = { format, deliver: () => {} };
+    const second = { format, deliver: (_p: unknown, d: unknown) => got.push(d) };
+    try {
+      proxy.hold();
+      const firstSub = hub.subscribe('churn', first);
+      await nextFlush();
+      // The first subscriber leaves and another arrives before Redis answered: the hub unsubscribes
+      // and subscribes the channel again, which the bus folds into the SUBSCRIBE already sent.
+      hub.unsubscribe('churn', first);
+      const secondSub = hub.subscribe('churn', second);
+      await firstSub.catch(() => {});
+      proxy.release();
+      const [outcome] = await Promise.allSettled([secondSub]);
+      if (outcome.status === 'fulfilled') {
+        // Told it is subscribed: then it must hear what is published.
+        outcome.value.start();
+        await publisher.publish('churn', { data: 'heard' }, limits);
+        await until(() => got.length > 0, { what: 'the publication', timeoutMs: 3000 }).catch(() => {});
+        assert.deepEqual(got, ['heard'], 'a subscriber told it was subscribed hears nothing');
+      }
+      // Either way no subscription is counted for a subscribe that did not happen.
+      assert.equal(hub.localStats().numSubscriptions, outcome.status === 'fulfilled' ? 1 : 0);
+    } finally {
+      proxy.release();
+      await hub.close();
+      await publisher.close();
+    }
+  });
+});
+
+/**
+ * A TCP relay to Redis that can stall the network: while held, what clients send is kept back (a
+ * hung link or a stalled server, as the client sees it); release() sends it on, in order.
+ */
+class StallingProxy {
+  private held: { to: Socket; chunks: Buffer[] }[] | null = null;
+  private readonly sockets = new Set<Socket>();
+  private constructor(private readonly server: Server) {}
+
+  static async start(redisPort: number): Promise<StallingProxy> {
+    const server = createServer();
+    const proxy = new StallingProxy(server);
+    server.on('connection', (client) => {
+      const upstream = connect(redisPort, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        proxy.sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => {
+          proxy.sockets.delete(s);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      upstream.on('data', (d) => client.write(d));
+      const pending = { to: upstream, chunks: [] as Buffer[] };
+      client.on('data', (d) => {
+        if (proxy.held) {
+          if (!proxy.held.includes(pending)) proxy.held.push(pending);
+          pending.chunks.push(d);
+        } else upstream.write(d);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Bytes kept back so far: a command is on the wire once this grows. */
+  get heldBytes(): number {
+    let n = 0;
+    for (const p of this.held ?? []) for (const c of p.chunks) n += c.length;
+    return n;
+  }
+
+  release(): void {
+    const held = this.held;
+    this.held = null;
+    for (const p of held ?? []) for (const c of p.chunks.splice(0)) p.to.write(c);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => this.server.close(r));
+  }
+}
 
 function subscribeCalls(redis: TestRedis): number {
   return commandCalls(redis, 'subscribe');

@@ -30,6 +30,29 @@ class HookedEngine extends MemoryEngine {
   }
 }
 
+/**
+ * The memory engine with live delivery that can fall behind history, as a node's Redis bus can:
+ * while `lagging`, publications are stored but reach the hub only on catchUp().
+ */
+class LaggingBusEngine extends MemoryEngine {
+  lagging: Publication[] | null = null;
+  private hubSink!: EngineSink;
+  override async start(sink: EngineSink): Promise<void> {
+    this.hubSink = sink;
+    await super.start({
+      onPublication: (p) => (this.lagging ? this.lagging.push(p) : sink.onPublication(p)),
+      onJoin: (c, i) => sink.onJoin(c, i),
+      onLeave: (c, i) => sink.onLeave(c, i),
+      onResync: (c) => sink.onResync?.(c),
+    });
+  }
+  catchUp(): void {
+    const behind = this.lagging ?? [];
+    this.lagging = null;
+    for (const p of behind) this.hubSink.onPublication(p);
+  }
+}
+
 async function makeHub(historySize = 100) {
   const engine = new HookedEngine();
   const hub = new Hub(engine, { historySize, historyTtl: 300 });
@@ -188,6 +211,32 @@ describe('hub recovery', () => {
     res.start();
     assert.deepEqual(r.gaps, ['room']);
     assert.deepEqual(r.got, []);
+    await hub.close();
+  });
+
+  test('what the result gave is not delivered again when live delivery catches up with history', async () => {
+    const engine = new LaggingBusEngine();
+    const hub = new Hub(engine, { historySize: 100, historyTtl: 300 });
+    await hub.start();
+    // Someone on this node already listens, so the channel is live here.
+    const other = new Recorder();
+    (await hub.subscribe('room', other)).start();
+    const first = await hub.publish('room', { data: 0 });
+    engine.lagging = [];
+    await publish(hub, 'room', 3);
+    const r = new Recorder();
+    const res = await hub.subscribe('room', r, { since: { offset: first.offset, epoch: first.epoch } });
+    assert.equal(res.recovered, true);
+    assert.deepEqual(
+      res.publications.map((p) => p.offset),
+      [2, 3, 4],
+    );
+    res.start();
+    engine.catchUp();
+    await hub.publish('room', { data: 'live' });
+    assert.deepEqual(r.got, [5], 'offsets 2-4 came with the result; live delivery adds only 5');
+    assert.deepEqual(r.gaps, []);
+    assert.deepEqual(other.got, [1, 2, 3, 4, 5]);
     await hub.close();
   });
 

@@ -103,23 +103,23 @@ export class BusSubscriptions {
   private send(chunk: string[], subscribing: boolean): void {
     const sent = (subscribing ? this.add : this.remove)(chunk);
     for (const c of chunk) this.inflight.set(c, sent);
-    sent.then(
-      () => this.settled(chunk, sent),
-      () => {
-        this.settled(chunk, sent);
-        // Redis did not take them: forget them, so the caller's failure leaves no trace and a later
+    const settled = (failed: boolean) => {
+      for (const c of chunk) {
+        // A newer command for the channel (an unsubscribe, then a subscribe again) decides its fate;
+        // forgetting the channel because this older one failed would leave that subscriber deaf.
+        if (this.inflight.get(c) !== sent) continue;
+        this.inflight.delete(c);
+        // Redis did not take it: forget it, so the caller's failure leaves no trace and a later
         // subscribe asks again.
-        if (subscribing) {
-          for (const c of chunk) {
-            this.active.delete(c);
-            this.wanted.delete(c);
-          }
+        if (failed && subscribing) {
+          this.active.delete(c);
+          this.wanted.delete(c);
         }
-      },
+      }
+    };
+    sent.then(
+      () => settled(false),
+      () => settled(true),
     );
-  }
-
-  private settled(chunk: string[], sent: Promise<unknown>): void {
-    for (const c of chunk) if (this.inflight.get(c) === sent) this.inflight.delete(c);
   }
 }

@@ -113,6 +113,13 @@ export class MqttBridge implements Subscriber<Buffer> {
   async close(): Promise<void> {
     this.o.hub.unsubscribePattern('#', this);
     await new Promise<void>((resolve) => this.broker.close(() => resolve()));
+    // aedes leaves its persistence open, and the shared one holds two Redis connections that would
+    // keep reconnecting after the server stopped.
+    if (this.shared) {
+      await (this.persistence as { destroy(): Promise<void> }).destroy().catch((err: Error) => {
+        this.o.log.warn({ err: err.message }, 'closing the MQTT Redis persistence failed');
+      });
+    }
   }
 
   /** A hub publication, from any door, on its way to MQTT subscribers. */

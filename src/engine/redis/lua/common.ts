@@ -56,6 +56,10 @@ end
  * (\`create\` false) answers that epoch and writes nothing per channel, so reading unknown channels
  * cannot grow Redis; a publish creates the meta hash in it. History without meta belongs to a lost
  * epoch and is dropped.
+ *
+ * The cluster's epoch lives meta_ttl and is never refreshed: a meta hash outlives the epoch it was
+ * born in, since it lives meta_ttl past its last use. So a channel idle long enough to lose its meta
+ * comes back in a newer epoch, and a position from its earlier life cannot pass for a new one.
  */
 export const EPOCH = `
 local function epoch_of(meta, stream, cluster_key, candidate, meta_ttl, create)
@@ -64,7 +68,7 @@ local function epoch_of(meta, stream, cluster_key, candidate, meta_ttl, create)
     epoch = redis.call('GET', cluster_key)
     if not epoch then
       epoch = candidate
-      redis.call('SET', cluster_key, epoch)
+      redis.call('SET', cluster_key, epoch, 'EX', meta_ttl)
     end
     if not create then return epoch, false end
     redis.call('HSET', meta, 'e', epoch, 'o', 0)
