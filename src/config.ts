@@ -256,6 +256,25 @@ export const optionSpecs = {
     'QoS 1/2 messages held per persistent MQTT session (offline or unacknowledged); more are dropped.',
   ),
 
+  // pages: the demo at / and the admin dashboard at /admin
+  demoChannel: opt(
+    z.string().min(1),
+    'chat',
+    "Channel the demo page's explorer opens with; any channel clients may use.",
+  ),
+  demoOnlineChannel: opt(
+    z.string().min(1),
+    'chat:online',
+    'Channel where demo pages announce their names, for the room\'s "who is online" list.',
+  ),
+  adminPassword: opt(
+    z.string(),
+    '',
+    'Password for the admin dashboard (/admin); empty = served to loopback callers only.',
+    true,
+  ),
+  adminSessionTtl: time('s', 8 * 3600, 'How long an admin login lasts before the password is asked again.'),
+
   // cluster
   workers: opt(positiveInt, 1, 'Processes to run (node:cluster); more than 1 needs the redis engine.'),
   nodeName: opt(z.string(), '', 'Name of this node in cluster info; empty = hostname:pid.'),
