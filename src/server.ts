@@ -16,7 +16,9 @@ import { createLogger } from './logger.js';
 import type { Engine } from './model/index.js';
 import { centrifugeDoor } from './transports/centrifuge/door.js';
 import type { Door } from './transports/door.js';
+import { HeraldStats } from './transports/door-stats.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
+import { instrumentEngine } from './transports/instrumented-engine.js';
 import { metricsDoor } from './transports/metrics.js';
 import { mqttDoor } from './transports/mqtt/door.js';
 import { pollDoor } from './transports/poll/door.js';
@@ -53,6 +55,8 @@ export class Herald {
   readonly hub: Hub;
   readonly app: FastifyInstance;
   readonly upgrades: UpgradeRouter;
+  /** What every door and the engine did, for /metrics and the admin page. */
+  readonly stats = new HeraldStats();
   private readonly shutdownHooks: { door: string; run: () => Promise<void> | void }[] = [];
   /** The shutdown steps begun and not yet finished, for a report when shutdown overruns. */
   private readonly unfinished = new Set<string>();
@@ -62,7 +66,7 @@ export class Herald {
   constructor(config: Config, options: HeraldOptions = {}) {
     this.config = config;
     this.log = options.logger ?? createLogger(config);
-    const engine = options.engine ?? createEngine(config, this.log);
+    const engine = instrumentEngine(options.engine ?? createEngine(config, this.log), this.stats);
     this.hub = new Hub(
       engine,
       {
@@ -123,6 +127,7 @@ export class Herald {
         config,
         log: this.log,
         upgrades: this.upgrades,
+        stats: this.stats,
         onShutdown: (run) => this.shutdownHooks.push({ door: door.name, run }),
         listening: (name, address) => this.listeners.set(name, address),
       });

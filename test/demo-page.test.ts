@@ -59,7 +59,7 @@ describe('the demo page in a real browser', { skip: needsChromium() }, () => {
     for (const id of PANES) {
       const line = a.locator(`#pane-${id} .log li`, { hasText: 'alice: hello bob' });
       await line.waitFor({ timeout: 10_000 });
-      assert.match(await line.locator('.delay').textContent(), /^\+\d+ ms$/);
+      assert.match((await line.locator('.delay').textContent()) ?? '', /^\+\d+ ms$/);
     }
     await screenshot(a, 'demo-chat');
     await a.close();

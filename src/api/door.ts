@@ -9,7 +9,8 @@ import { type ApiContext, callMethod, methods } from './methods.js';
 
 export const apiDoor: Door = {
   name: 'api',
-  async register({ app, hub, config, log }) {
+  async register({ app, hub, config, log, stats }) {
+    const counters = stats.door('api');
     await app.register(async (api) => {
       // Any content type: curl's default form type and libraries' JSON both reach the JSON parser
       // below, which gives one clear error for anything that is not JSON.
@@ -27,6 +28,7 @@ export const apiDoor: Door = {
       });
       const ctx: ApiContext = { hub, config };
       const run = async (name: string, params: unknown) => {
+        if (name === 'publish' || name === 'broadcast') counters.messagesIn++;
         if (name === 'batch')
           return runBatch(ctx, params).catch((err) => ({ error: toHeraldError(err).toJSON() }));
         try {

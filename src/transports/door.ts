@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../model/index.js';
+import type { HeraldStats } from './door-stats.js';
 import type { UpgradeRouter } from './upgrade.js';
 
 export interface DoorContext {
@@ -12,6 +13,8 @@ export interface DoorContext {
   readonly config: Config;
   readonly log: Logger;
   readonly upgrades: UpgradeRouter;
+  /** Per-door counters (plain integers; /metrics reads them on scrape). */
+  readonly stats: HeraldStats;
   /** Runs on graceful shutdown, after the listener stopped accepting and before the engine closes. */
   onShutdown(fn: () => Promise<void> | void): void;
   /** A door that listens on its own port (MQTT over TCP) reports where, for Herald.listenerAddress. */

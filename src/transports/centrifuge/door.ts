@@ -51,6 +51,7 @@ export const centrifugeDoor: Door = {
       log: log.child({ component: 'centrifuge' }),
       verifier: config.tokenHmacSecret ? new ConnectionTokenVerifier(config.tokenHmacSecret) : undefined,
       sessions,
+      counters: ctx.stats.door('websocket'),
     };
     const keepalive = new Keepalive(sessions, config);
     keepalive.start();

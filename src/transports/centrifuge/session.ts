@@ -1,6 +1,7 @@
 // One client connection of the WebSocket channel protocol. Commands are handled strictly in the
 // order they arrive (the SDK sends connect and its subscribes in one frame, and subscribe waits on
 // the engine), and every reply and push goes through one bounded send path.
+
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { type ConnectionTokenVerifier, TokenError, tokenReplyError } from '../../auth/connection-token.js';
@@ -24,6 +25,7 @@ import {
   wireClientInfo,
   wirePublication,
 } from '../../protocol/centrifuge/replies.js';
+import type { DoorCounters } from '../door-stats.js';
 import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
 
 export const SERVER_VERSION = 'herald 0.1.0';
@@ -31,6 +33,8 @@ export const SERVER_VERSION = 'herald 0.1.0';
 /** What a session needs from its door: shared settings and the registry it leaves on close. */
 export interface SessionContext {
   readonly hub: Hub;
+  /** This door's figures for /metrics. */
+  readonly counters: DoorCounters;
   readonly config: Config;
   readonly log: Logger & { info(obj: object, msg?: string): void };
   readonly verifier: ConnectionTokenVerifier | undefined;
@@ -55,6 +59,8 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   private readonly subs = new Map<string, ChannelSub>();
   private readonly queue: Command[] = [];
   private running = false;
+  /** Disconnected for not reading fast enough (a slow-consumer cut-off, for /metrics). */
+  private cutSlow = false;
   /** Milliseconds since the Unix epoch. */
   readonly openedAt = Date.now();
   lastPingAt = 0;
@@ -71,7 +77,12 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
     super(ws);
     ws.on('message', (data: Buffer, isBinary) => this.onFrame(data, isBinary));
     ws.on('error', (err) => ctx.log.warn({ client: this.id, err: err.message }, 'websocket error'));
-    ws.once('close', () => this.cleanup());
+    ctx.counters.opened();
+    ws.once('close', (code: number) => {
+      if (this.cutSlow) ctx.counters.slowConsumers++;
+      ctx.counters.closed(code);
+      this.cleanup();
+    });
   }
 
   get isConnected(): boolean {
@@ -99,6 +110,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   /** Closes with a protocol disconnect code; the SDK reconnects for 3000-3499 only. */
   disconnect(d: DisconnectDef): void {
     if (this.closed) return;
+    if (d === Disconnects.SLOW) this.cutSlow = true;
     this.closed = true;
     this.queue.length = 0;
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
@@ -113,7 +125,9 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   /** The fan-out hot path: the hub's ready frame, written as is (coalesced per socket per tick). */
   deliver(_pub: Publication, frame: Buffer): void {
     if (this.closed) return;
-    writeFrame(this, frame, false, this.ctx.config.maxBufferedBytes, disconnectSlow);
+    if (writeFrame(this, frame, false, this.ctx.config.maxBufferedBytes, disconnectSlow)) {
+      this.ctx.counters.sent(frame.length);
+    }
   }
 
   onJoin(channel: string, info: ClientInfo): void {
@@ -308,11 +322,13 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
     }
     const sub: ChannelSub = { joinLeave: req.joinLeave, present: false };
     this.subs.set(channel, sub);
+    this.ctx.counters.subscriptions++;
     let result: Awaited<ReturnType<Hub['subscribe']>>;
     try {
       result = await hub.subscribe(channel, this, { since });
     } catch (err) {
       this.subs.delete(channel);
+      this.ctx.counters.subscriptions--;
       throw err;
     }
     if (this.closed) {
@@ -340,6 +356,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
       // Answered as an error (an unencodable publication, say): the client is not subscribed, so
       // neither is this connection.
       this.subs.delete(channel);
+      this.ctx.counters.subscriptions--;
       hub.unsubscribe(channel, this);
       throw err;
     }
@@ -368,6 +385,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
   private async leave(channel: string, sub: ChannelSub): Promise<void> {
     const { hub } = this.ctx;
     this.subs.delete(channel);
+    this.ctx.counters.subscriptions--;
     hub.unsubscribe(channel, this);
     if (!sub.present) return;
     await hub.leave(channel, this.info, hub.channelOptions(channel).joinLeave).catch((err) => {
@@ -381,6 +399,7 @@ export class ClientSession extends FrameTarget implements Subscriber<Buffer> {
     if (!hub.channelOptions(channel).allowClientPublish) {
       throw new HeraldError('PERMISSION_DENIED', 'clients may not publish to this channel');
     }
+    this.ctx.counters.messagesIn++;
     await hub.publish(channel, { data, info: this.info });
     return {};
   }

@@ -7,11 +7,13 @@
 // Why `#` rather than one hub subscription per MQTT filter: a retained publication must be kept
 // even while nobody subscribes to its topic, and persistent sessions that are offline hold
 // subscriptions aedes knows about but no connected client expresses.
+
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes';
 import type { Hub } from '../../hub/hub.js';
 import type { FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
 import { channelNameProblem } from '../../model/index.js';
 import { fromBytes, toBytes } from '../../protocol/payload.js';
+import type { DoorCounters } from '../door-stats.js';
 import type { MqttAuth } from './auth.js';
 import { HeraldBroker } from './broker.js';
 import { packetIdentity, sharedRedisPersistence } from './redis-persistence.js';
@@ -25,6 +27,8 @@ const mqttFormat: FrameFormat<Buffer> = { name: 'mqtt', encode: toBytes };
 
 export interface BridgeOptions {
   hub: Hub;
+  /** Counts publications clients make, for /metrics. */
+  counters?: DoorCounters;
   log: Logger;
   auth: MqttAuth;
   maxPayload: number;
@@ -218,6 +222,7 @@ export class MqttBridge implements Subscriber<Buffer> {
     req.qos = packet.qos;
     if (packet.retain) req.retain = true;
     if (client) req.info = { client: client.id, user: this.users.get(client) ?? '', transport: 'mqtt' };
+    if (this.o.counters) this.o.counters.messagesIn++;
     await this.o.hub.publish(packet.topic, req);
   }
 }

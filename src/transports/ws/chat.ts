@@ -12,6 +12,7 @@ import { type ChatFrame, chatFrame, WELCOME } from '../../protocol/chat.js';
 import { fromBytes, fromText } from '../../protocol/payload.js';
 import { connectionId } from '../connection-id.js';
 import type { Door } from '../door.js';
+import type { DoorCounters } from '../door-stats.js';
 import { FrameTarget, writeFrame } from './frame-writer.js';
 import { createPlainServer } from './plain-server.js';
 
@@ -27,6 +28,7 @@ class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
     ws: WebSocket,
     readonly id: string,
     private readonly maxBuffered: number,
+    private readonly counters: DoorCounters,
   ) {
     super(ws);
     this.info = { client: id, user: '', transport: 'chat' };
@@ -35,7 +37,7 @@ class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
   /** The fan-out hot path: the same ready frame for every session, no per-session encoding. */
   deliver(pub: Publication, frame: ChatFrame): void {
     if (pub.info?.client === this.id) return; // never back to the sender
-    writeFrame(this, frame.wire, frame.binary, this.maxBuffered);
+    if (writeFrame(this, frame.wire, frame.binary, this.maxBuffered)) this.counters.sent(frame.wire.length);
   }
 }
 
@@ -44,6 +46,7 @@ export const chatDoor: Door = {
   register(ctx) {
     const { hub, log, config } = ctx;
     const sessions = new WeakMap<WebSocket, ChatSession>();
+    const counters = ctx.stats.door('chat');
     let total = 0;
     // Checked once: building the per-message log line costs more than the publish itself.
     const logInfo = log.isLevelEnabled('info');
@@ -51,6 +54,7 @@ export const chatDoor: Door = {
     function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
       const session = sessions.get(this);
       if (!session) return;
+      counters.messagesIn++;
       const req = isBinary ? fromBytes(data, true) : fromText(data.toString('utf8'));
       if (!isBinary && logInfo) log.info({ session: session.id }, `Received from ${session.id}: ${req.data}`);
       req.info = session.info;
@@ -72,7 +76,7 @@ export const chatDoor: Door = {
       const session = sessions.get(ws);
       if (!session) return;
       sessions.delete(ws);
-      hub.unsubscribe(CHAT_CHANNEL, session);
+      if (hub.unsubscribe(CHAT_CHANNEL, session)) counters.subscriptions--;
       hub.clientDisconnected();
       total--;
       if (logInfo)
@@ -81,16 +85,17 @@ export const chatDoor: Door = {
 
     createPlainServer(
       ctx,
+      counters,
       '/chat',
       (ws) => {
-        const session = new ChatSession(ws, connectionId(), config.maxBufferedBytes);
+        const session = new ChatSession(ws, connectionId(), config.maxBufferedBytes, counters);
         const { id } = session;
         sessions.set(ws, session);
         total++;
         hub.clientConnected();
         if (logInfo) log.info({ session: id, total }, `New client connected: ${id}, Total: ${total}`);
         ws.send(WELCOME);
-        subscribe(hub, session).catch((err) => {
+        subscribe(hub, session, counters).catch((err) => {
           log.error({ session: id, err: err.message }, 'chat subscription failed');
           ws.close(CloseCodes.TRY_AGAIN_LATER, 'channel unavailable, try again later');
         });
@@ -102,11 +107,12 @@ export const chatDoor: Door = {
   },
 };
 
-async function subscribe(hub: Hub, session: ChatSession): Promise<void> {
+async function subscribe(hub: Hub, session: ChatSession, counters: DoorCounters): Promise<void> {
   const result = await hub.subscribe(CHAT_CHANNEL, session);
+  counters.subscriptions++;
   // The socket may have closed while the subscription was being set up.
   if (session.ws.readyState > 1) {
-    hub.unsubscribe(CHAT_CHANNEL, session);
+    if (hub.unsubscribe(CHAT_CHANNEL, session)) counters.subscriptions--;
     return;
   }
   result.start();
