@@ -27,6 +27,7 @@ import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
 import { checkWsInternals } from './transports/ws/ws-internals.js';
+import { adminDoor } from './web/admin.js';
 import { webDoor } from './web/pages.js';
 
 /** Every door, in registration order. A new door is one line here. */
@@ -34,6 +35,7 @@ export const doors: Door[] = [
   httpBasicsDoor,
   metricsDoor,
   webDoor,
+  adminDoor,
   echoDoor,
   chatDoor,
   centrifugeDoor,
