@@ -93,6 +93,7 @@ describe('durations', () => {
       clientPing: 's',
       clientPongTimeout: 's',
       clientConnectTimeout: 's',
+      adminSessionTtl: 's',
     });
   });
 
