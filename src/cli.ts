@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from './cli-args.js';
+import { CLIENT_COMMANDS, CLIENT_USAGE, runClient, UsageError } from './cli-client.js';
 import { checkWorkers, isPrimary, runPrimary } from './cluster.js';
 import { ConfigError, describeOptions, readConfigFile, resolveConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -16,7 +17,8 @@ Commands:
   bench        run the benchmark, as \`npm run bench\` (its options follow, e.g. --quick)
   help         show this text
 
-Options (flag, environment variable, meaning):
+${CLIENT_USAGE}
+Server options (flag, environment variable, meaning):
   --config FILE                JSON file with options (camelCase names)
 ${describeOptions()}
 `;
@@ -37,6 +39,16 @@ function runBench(args: string[]): void {
 async function main(): Promise<void> {
   if (process.argv[2] === 'bench') {
     runBench(process.argv.slice(3));
+    return;
+  }
+  const command = process.argv[2];
+  if (command !== undefined && CLIENT_COMMANDS.includes(command)) {
+    try {
+      await runClient(command, process.argv.slice(3), process.env);
+    } catch (err) {
+      process.stderr.write(`herald: ${(err as Error).message}\n`);
+      process.exit(err instanceof UsageError ? 2 : 1);
+    }
     return;
   }
   let parsed: ReturnType<typeof parseFlags>;

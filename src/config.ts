@@ -513,6 +513,24 @@ export const optionSpecs = {
     10000,
     'How long an MQTT connection may stay open without sending CONNECT before it is closed.',
   ),
+  // pages: the demo at / and the admin dashboard at /admin
+  demoChannel: opt(
+    z.string().min(1),
+    'chat',
+    "Channel the demo page's explorer opens with; any channel clients may use.",
+  ),
+  demoOnlineChannel: opt(
+    z.string().min(1),
+    'chat:online',
+    'Channel where demo pages announce their names, for the room\'s "who is online" list.',
+  ),
+  adminPassword: opt(
+    z.string(),
+    '',
+    'Password for the admin dashboard (/admin); empty = served to loopback callers only.',
+    true,
+  ),
+  adminSessionTtl: time('s', 8 * 3600, 'How long an admin login lasts before the password is asked again.'),
 
   // cluster
   workers: opt(positiveInt, 1, 'Processes to run (node:cluster); more than 1 needs the redis engine.'),

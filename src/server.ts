@@ -22,7 +22,9 @@ import type { Engine } from './model/index.js';
 import { centrifugeDoor } from './transports/centrifuge/door.js';
 import { corsDelegator } from './transports/cors.js';
 import type { Door } from './transports/door.js';
+import { HeraldStats } from './transports/door-stats.js';
 import { httpBasicsDoor } from './transports/http-basics.js';
+import { instrumentEngine } from './transports/instrumented-engine.js';
 import { metricsDoor } from './transports/metrics.js';
 import { mqttDoor } from './transports/mqtt/door.js';
 import { pollDoor } from './transports/poll/door.js';
@@ -31,6 +33,7 @@ import { originChecker, UpgradeRouter } from './transports/upgrade.js';
 import { chatDoor } from './transports/ws/chat.js';
 import { echoDoor } from './transports/ws/echo.js';
 import { checkWsInternals } from './transports/ws/ws-internals.js';
+import { adminDoor } from './web/admin.js';
 import { webDoor } from './web/pages.js';
 
 /** Every door, in registration order. A new door is one line here. */
@@ -38,6 +41,7 @@ export const doors: Door[] = [
   httpBasicsDoor,
   metricsDoor,
   webDoor,
+  adminDoor,
   echoDoor,
   chatDoor,
   centrifugeDoor,
@@ -64,6 +68,8 @@ export class Herald {
   readonly app: FastifyInstance;
   readonly upgrades: UpgradeRouter;
   readonly limits: ConnectionLimits;
+  /** What every door and the engine did, for /metrics and the admin page. */
+  readonly stats = new HeraldStats();
   private readonly shutdownHooks: { door: string; run: () => Promise<void> | void }[] = [];
   /** The shutdown steps begun and not yet finished, for a report when shutdown overruns. */
   private readonly unfinished = new Set<string>();
@@ -73,7 +79,7 @@ export class Herald {
   constructor(config: Config, options: HeraldOptions = {}) {
     this.config = config;
     this.log = options.logger ?? createLogger(config);
-    const engine = options.engine ?? createEngine(config, this.log);
+    const engine = instrumentEngine(options.engine ?? createEngine(config, this.log), this.stats);
     this.hub = new Hub(
       engine,
       {
@@ -150,6 +156,7 @@ export class Herald {
         log: this.log,
         upgrades: this.upgrades,
         limits: this.limits,
+        stats: this.stats,
         onShutdown: (run) => this.shutdownHooks.push({ door: door.name, run }),
         listening: (name, address) => this.listeners.set(name, address),
       });

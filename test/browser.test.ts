@@ -33,30 +33,6 @@ describe('in a real browser', { skip: needsChromium() }, () => {
     await page.close();
   });
 
-  test('the demo page: a message typed in one tab shows up as a broadcast in the other', async () => {
-    const [a, b] = [await browser.newPage(), await browser.newPage()];
-    await a.goto(`${server.http}/`);
-    await b.goto(`${server.http}/`);
-    for (const p of [a, b]) {
-      await p.locator('#ws-log li', { hasText: 'Welcome to broadcast chat!' }).waitFor({ timeout: 5000 });
-      await p.locator('#sse-status', { hasText: 'open' }).waitFor({ timeout: 5000 });
-    }
-    await a.fill('#ws-input', 'hello from tab A');
-    await a.click('#ws-form button');
-    await b.locator('#ws-log li', { hasText: 'Broadcast: hello from tab A' }).waitFor({ timeout: 5000 });
-    // The same publication, seen by the browser's own EventSource on both tabs, with its offset.
-    for (const p of [a, b]) {
-      await p.locator('#sse-log li', { hasText: '"hello from tab A"' }).waitFor({ timeout: 5000 });
-    }
-    // Tab A's own broadcast, if the server sent one, would reach it before this later message.
-    await b.fill('#ws-input', 'marker from tab B');
-    await b.click('#ws-form button');
-    await a.locator('#ws-log li', { hasText: 'Broadcast: marker from tab B' }).waitFor({ timeout: 5000 });
-    assert.equal(await a.locator('#ws-log li', { hasText: 'Broadcast: hello from tab A' }).count(), 0);
-    await a.close();
-    await b.close();
-  });
-
   test('EventSource resumes with Last-Event-ID after the server cut the stream, missing nothing', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.http}/healthz`);

@@ -1,34 +1,110 @@
+// /metrics after traffic on every door: every door label is there, with what that traffic did.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sdkClient, subscribed } from './helpers/centrifuge.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
+import { api, poll } from './helpers/http.js';
+import { MqttTestClient } from './helpers/mqtt.js';
+import { SseClient } from './helpers/sse.js';
+import { until } from './helpers/until.js';
 import { TestClient } from './helpers/ws.js';
 
-describe('GET /metrics', () => {
+const DOORS = ['echo', 'chat', 'websocket', 'sse', 'poll', 'mqtt', 'api'];
+
+/** `name{labels} value` lines of a scrape, as a map from `name{labels}` to the value. */
+function parse(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+describe('/metrics', () => {
   let server: TestServer;
   before(async () => {
-    server = await startHerald();
+    server = await startHerald({ mqttPort: 'auto' });
   });
   after(() => server.stop());
 
-  const gauge = (text: string, name: string) => Number(text.match(new RegExp(`^${name} (\\d+)$`, 'm'))?.[1]);
+  const scrape = async () => parse(await (await fetch(`${server.http}/metrics`)).text());
 
-  test('reports clients, subscriptions and channels as they change, in Prometheus text format', async () => {
-    const empty = await (await fetch(`${server.http}/metrics`)).text();
-    assert.equal(gauge(empty, 'herald_clients'), 0);
-    // Doors may hold internal subscriptions (the MQTT bridge does): count from here.
-    const subs0 = gauge(empty, 'herald_subscriptions');
-    const channels0 = gauge(empty, 'herald_channels');
-    assert.match(empty, /^# TYPE herald_process_cpu_seconds_total counter$/m);
-    const a = await TestClient.open(`${server.ws}/chat`);
-    const b = await TestClient.open(`${server.ws}/chat`);
-    await a.nextText();
-    await b.nextText();
-    const res = await fetch(`${server.http}/metrics`);
-    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
-    const text = await res.text();
-    assert.equal(gauge(text, 'herald_clients'), 2);
-    assert.equal(gauge(text, 'herald_subscriptions') - subs0, 2);
-    assert.equal(gauge(text, 'herald_channels') - channels0, 1);
-    await Promise.all([a.close(), b.close()]);
+  test('after traffic on every door, every door label shows it', async () => {
+    const echo = await TestClient.open(`${server.ws}/echo`);
+    echo.send('ping');
+    await echo.next();
+    const chat = await TestClient.open(`${server.ws}/chat`);
+    await chat.next(); // the welcome
+    const sse = new SseClient(`${server.http}/sse?channel=chat`);
+    await sse.next('ready');
+    const sdk = sdkClient(server.ws);
+    const sub = sdk.newSubscription('chat');
+    sub.subscribe();
+    sdk.connect();
+    await subscribed(sub);
+    const mqtt = await MqttTestClient.connect(`mqtt://127.0.0.1:${server.mqttPort}`);
+    await mqtt.subscribe('chat', 1);
+    const start = await poll(server.http, ['chat'], { timeout: 0 });
+    const held = poll(server.http, ['chat'], { cursor: start.json.cursor, timeout: 5 });
+    await until(() => server.herald.hub.localSubscribers('chat') === 4, {
+      what: 'chat, sse, sdk, poll subscribed',
+    });
+
+    await api(server.http, 'publish', { channel: 'chat', data: 'via api' });
+    await held;
+    await sse.messages(1);
+    await mqtt.next();
+    await chat.next();
+    await sdk.publish('chat', 'via sdk');
+    await mqtt.publish('chat', 'via mqtt', { qos: 1 });
+    chat.send('via chat');
+    await until(async () => (await scrape()).get('herald_door_messages_in_total{door="chat"}') === 1, {
+      what: 'the chat message counted',
+    });
+
+    const m = await scrape();
+    for (const door of DOORS) {
+      assert.ok(m.has(`herald_door_connections{door="${door}"}`), `connections gauge for ${door}`);
+    }
+    for (const door of ['echo', 'chat', 'websocket', 'sse', 'poll', 'mqtt']) {
+      assert.ok(
+        (m.get(`herald_door_connections_total{door="${door}"}`) ?? 0) >= 1,
+        `${door} counted a connection`,
+      );
+      assert.ok(
+        (m.get(`herald_door_messages_out_total{door="${door}"}`) ?? 0) >= 1,
+        `${door} counted a message out`,
+      );
+      assert.ok((m.get(`herald_door_bytes_out_total{door="${door}"}`) ?? 0) > 0, `${door} counted bytes out`);
+    }
+    for (const door of ['echo', 'chat', 'websocket', 'mqtt', 'api']) {
+      assert.ok(
+        (m.get(`herald_door_messages_in_total{door="${door}"}`) ?? 0) >= 1,
+        `${door} counted a message in`,
+      );
+    }
+    assert.equal(m.get('herald_door_connections{door="chat"}'), 1);
+    assert.equal(m.get('herald_door_subscriptions{door="sse"}'), 1);
+    assert.equal(m.get('herald_door_disconnects_total{door="poll",code="answered"}'), 2);
+    assert.ok((m.get('herald_hub_dispatch_seconds_count') ?? 0) >= 4);
+    assert.ok((m.get('herald_engine_operation_seconds_count{op="publish"}') ?? 0) >= 4);
+    assert.ok(m.has('herald_process_cpu_user_seconds_total'), 'Node default metrics');
+
+    chat.close();
+    await until(
+      async () => (await scrape()).get('herald_door_disconnects_total{door="chat",code="1005"}') === 1,
+      {
+        what: 'the chat disconnect counted with its close code (1005: closed without one)',
+      },
+    );
+    const after = await scrape();
+    assert.equal(after.get('herald_door_connections{door="chat"}'), 0);
+    assert.equal(after.get('herald_door_subscriptions{door="chat"}'), 0);
+    echo.close();
+    sse.close();
+    sdk.disconnect();
+    await mqtt.end();
   });
 });

@@ -10,7 +10,8 @@ import { type ApiContext, callMethod, methods } from './methods.js';
 
 export const apiDoor: Door = {
   name: 'api',
-  async register({ app, hub, config, log }) {
+  async register({ app, hub, config, log, stats }) {
+    const counters = stats.door('api');
     await app.register(async (api) => {
       // JSON only, declared as such. A browser sends text/plain, form and multipart bodies across
       // origins without asking first (no CORS preflight); refusing them means a web page cannot
@@ -33,6 +34,7 @@ export const apiDoor: Door = {
       });
       const ctx: ApiContext = { hub, config };
       const run = async (name: string, params: unknown) => {
+        if (name === 'publish' || name === 'broadcast') counters.messagesIn++;
         if (name === 'batch')
           return runBatch(ctx, params).catch((err) => ({ error: toHeraldError(err).toJSON() }));
         try {

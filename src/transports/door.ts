@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Hub } from '../hub/hub.js';
 import type { ConnectionLimits } from '../limits/connections.js';
 import type { Logger } from '../model/index.js';
+import type { HeraldStats } from './door-stats.js';
 import type { UpgradeRouter } from './upgrade.js';
 
 export interface DoorContext {
@@ -21,6 +22,8 @@ export interface DoorContext {
   readonly upgrades: UpgradeRouter;
   /** The one gate for new connections, shared by every door (totals and per address). */
   readonly limits: ConnectionLimits;
+  /** Per-door counters (plain integers; /metrics reads them on scrape). */
+  readonly stats: HeraldStats;
   /** Runs on graceful shutdown, after the listener stopped accepting and before the engine closes. */
   onShutdown(fn: () => Promise<void> | void): void;
   /** A door that listens on its own port (MQTT over TCP) reports where, for Herald.listenerAddress. */

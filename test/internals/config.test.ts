@@ -100,6 +100,7 @@ describe('durations', () => {
       clientConnectTimeout: 's',
       mqttConnectTimeout: 'ms',
       tokenJwksCooldown: 'ms',
+      adminSessionTtl: 's',
     });
   });
 

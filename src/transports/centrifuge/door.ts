@@ -55,6 +55,7 @@ export const centrifugeDoor: Door = {
       log: log.child({ component: 'centrifuge' }),
       verifier: ctx.tokens,
       sessions,
+      counters: ctx.stats.door('websocket'),
     };
     const keepalive = new Keepalive(sessions, config);
     keepalive.start();

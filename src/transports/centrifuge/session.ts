@@ -1,6 +1,7 @@
 // One client connection of the WebSocket channel protocol. Commands are handled strictly in the
 // order they arrive (the SDK sends connect and its subscribes in one frame, and subscribe waits on
 // the engine), and every reply and push goes through one bounded send path.
+
 import { randomUUID } from 'node:crypto';
 import type { ClientHub } from '../../auth/client-hub.js';
 import { ANONYMOUS, type Identity, identityFromClaims } from '../../auth/identity.js';
@@ -20,6 +21,7 @@ import type {
 import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { Command, ConnectRequest, SubscribeRequest } from '../../protocol/centrifuge/commands.js';
 import { wireClientInfo, wirePublication } from '../../protocol/centrifuge/replies.js';
+import type { DoorCounters } from '../door-stats.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
 export const SERVER_VERSION = 'herald 0.1.0';
@@ -29,6 +31,8 @@ export interface SessionContext {
   readonly hub: Hub;
   /** Every command a client sends goes through here: the channel policy is asked first. */
   readonly clients: ClientHub;
+  /** This door's figures for /metrics. */
+  readonly counters: DoorCounters;
   readonly config: Config;
   readonly log: Logger & { info(obj: object, msg?: string): void };
   readonly verifier: TokenVerifier | undefined;
@@ -52,6 +56,10 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   private readonly subs = new Map<string, ChannelSub>();
   private readonly queue: Command[] = [];
   private running = false;
+  /** Disconnected for not reading fast enough (a slow-consumer cut-off, for /metrics). */
+  private cutSlow = false;
+  /** The code this side closed with, for the disconnect counters; unset when the peer left. */
+  private closeCode: number | undefined;
   /** Milliseconds since the Unix epoch. */
   readonly openedAt = Date.now();
   lastPingAt = 0;
@@ -73,6 +81,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       { rate: config.commandRate, burst: config.commandBurst },
       { rate: config.publishRate, burst: config.publishBurst },
     );
+    ctx.counters.opened();
   }
 
   get isConnected(): boolean {
@@ -96,6 +105,8 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   /** Closes with a protocol disconnect code; the SDK reconnects for 3000-3499 only. */
   disconnect(d: DisconnectDef): void {
     if (this.closed) return;
+    if (d === Disconnects.SLOW) this.cutSlow = true;
+    this.closeCode = d.code;
     this.closed = true;
     this.queue.length = 0;
     this.transport.close(d);
@@ -107,6 +118,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   deliver(_pub: Publication, frame: Buffer): void {
     if (this.closed) return;
     this.transport.sendFrame(frame);
+    this.ctx.counters.sent(frame.length);
   }
 
   onJoin(channel: string, info: ClientInfo): void {
@@ -318,6 +330,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       present: false,
     };
     this.subs.set(channel, sub);
+    this.ctx.counters.subscriptions++;
     let result: Awaited<ReturnType<Hub['subscribe']>>;
     try {
       result = await clients.subscribe(
@@ -329,6 +342,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       );
     } catch (err) {
       this.subs.delete(channel);
+      this.ctx.counters.subscriptions--;
       throw err;
     }
     if (this.closed) {
@@ -356,6 +370,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       // Answered as an error (an unencodable publication, say): the client is not subscribed, so
       // neither is this connection.
       this.subs.delete(channel);
+      this.ctx.counters.subscriptions--;
       hub.unsubscribe(channel, this);
       throw err;
     }
@@ -406,6 +421,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   private async leave(channel: string, sub: ChannelSub): Promise<void> {
     const { hub } = this.ctx;
     this.subs.delete(channel);
+    this.ctx.counters.subscriptions--;
     hub.unsubscribe(channel, this);
     if (!sub.present) return;
     await hub.leave(channel, this.info, this.ctx.clients.joinLeave(channel)).catch((err) => {
@@ -414,6 +430,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   }
 
   private async publish(channel: string, data: unknown): Promise<object> {
+    this.ctx.counters.messagesIn++;
     await this.ctx.clients.publish(
       this.identity,
       channel,
@@ -469,6 +486,9 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   }
 
   gone(): void {
+    if (this.cutSlow) this.ctx.counters.slowConsumers++;
+    // The server's own code when it closed; otherwise the peer went away (1006 as ws reports it).
+    this.ctx.counters.closed(this.closeCode ?? 1006);
     this.closed = true;
     this.queue.length = 0;
     this.ctx.sessions.delete(this);

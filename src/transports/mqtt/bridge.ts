@@ -33,6 +33,7 @@ import type { TokenBucket } from '../../limits/token-bucket.js';
 import type { FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
 import { channelNameProblem } from '../../model/index.js';
 import { fromBytes, toBytes } from '../../protocol/payload.js';
+import type { DoorCounters } from '../door-stats.js';
 import type { MqttAuth } from './auth.js';
 import { HeraldBroker } from './broker.js';
 import { packetIdentity, sharedRedisPersistence } from './redis-persistence.js';
@@ -48,6 +49,8 @@ export interface BridgeOptions {
   hub: Hub;
   /** The channel policy every client action is checked against. */
   policy: ChannelPolicy;
+  /** Counts publications clients make, for /metrics. */
+  counters?: DoorCounters;
   log: Logger;
   auth: MqttAuth;
   maxPayload: number;
@@ -334,6 +337,7 @@ export class MqttBridge implements Subscriber<Buffer> {
     req.qos = packet.qos;
     if (packet.retain) req.retain = true;
     if (client) req.info = { client: client.id, user: this.identityOf(client).user, transport: 'mqtt' };
+    if (this.o.counters) this.o.counters.messagesIn++;
     await this.o.hub.publish(packet.topic, req);
   }
 }

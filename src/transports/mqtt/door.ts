@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Ticket } from '../../limits/connections.js';
 import { PacketSizeWatch, packetLimit } from '../../protocol/mqtt-size.js';
 import type { Door } from '../door.js';
+import type { DoorCounters } from '../door-stats.js';
 import { MqttAuth } from './auth.js';
 import { MqttBridge } from './bridge.js';
 import { mqttWebSocket } from './websocket.js';
@@ -14,9 +15,11 @@ export const mqttDoor: Door = {
   register(ctx) {
     const { config, hub } = ctx;
     const log = ctx.log.child({ component: 'mqtt' });
+    const counters = ctx.stats.door('mqtt');
     const bridge = new MqttBridge({
       hub,
       policy: ctx.clients.policy,
+      counters,
       log,
       auth: new MqttAuth({
         allowAnonymous: config.mqttAllowAnonymous,
@@ -32,10 +35,26 @@ export const mqttDoor: Door = {
       redis: config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined,
     });
     const { broker } = bridge;
+    // Subscriptions of connected clients, per client, so a disconnect takes its own off the gauge.
+    const subsOf = new Map<string, number>();
+    broker.on('subscribe', (subs, client) => {
+      subsOf.set(client.id, (subsOf.get(client.id) ?? 0) + subs.length);
+      counters.subscriptions += subs.length;
+    });
+    broker.on('unsubscribe', (unsubs, client) => {
+      const n = Math.min(unsubs.length, subsOf.get(client.id) ?? 0);
+      subsOf.set(client.id, (subsOf.get(client.id) ?? 0) - n);
+      counters.subscriptions -= n;
+    });
+    broker.on('publish', (packet, client) => {
+      // The broker's own publications (client null) are the bridge's injections of hub publications.
+      if (!client && !packet.topic.startsWith('$SYS')) counters.messagesOut++;
+    });
     const limit = packetLimit(config.mqttMaxPayload);
 
     /** Hands a connection to the broker, with a watch on packet sizes in front of its parser. */
     const accept = (stream: Duplex, destroy: (reason: string) => void) => {
+      countBytesOut(stream, counters);
       const watch = new PacketSizeWatch(limit);
       // 'data' fires for each chunk aedes reads, before its parser buffers a whole packet.
       stream.on('data', (chunk: Buffer) => {
@@ -53,10 +72,14 @@ export const mqttDoor: Door = {
     );
     broker.on('client', (client) => {
       hub.clientConnected();
+      counters.opened();
       log.debug({ client: client.id }, 'MQTT client connected');
     });
     broker.on('clientDisconnect', (client) => {
       hub.clientDisconnected();
+      counters.closed('client');
+      counters.subscriptions -= subsOf.get(client.id) ?? 0;
+      subsOf.delete(client.id);
       log.debug({ client: client.id }, 'MQTT client disconnected');
     });
 
@@ -119,3 +142,12 @@ export const mqttDoor: Door = {
     });
   },
 };
+
+/** Bytes the broker writes to one client: counted at the stream, whatever aedes writes. */
+function countBytesOut(stream: Duplex, counters: DoorCounters): void {
+  const write = stream.write;
+  stream.write = function (this: Duplex, chunk: unknown, ...rest: unknown[]) {
+    if (chunk instanceof Uint8Array || typeof chunk === 'string') counters.bytesOut += chunk.length;
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as Duplex['write'];
+}

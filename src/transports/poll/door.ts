@@ -21,14 +21,15 @@ const answerAtDeadline = (poller: Poller) => poller.answer();
 
 export const pollDoor: Door = {
   name: 'poll',
-  register({ app, hub, clients, tokens, config, limits, onShutdown }) {
+  register({ app, hub, clients, tokens, config, limits, onShutdown, stats }) {
+    const counters = stats.door('poll');
     const held = new Set<Poller>();
     let closing = false;
     // Shared by every poller rather than a closure per request: held polls are most of the memory.
     const release = (p: Poller) => {
       held.delete(p);
       clearTimeout(p.timer);
-      for (const c of p.channels) hub.unsubscribe(c, p);
+      for (const c of p.channels) if (hub.unsubscribe(c, p)) counters.subscriptions--;
     };
 
     app.get('/poll', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -50,6 +51,13 @@ export const pollDoor: Door = {
       const poller = new Poller(channels, new Map(), config.maxBufferedBytes, release);
       // A client that goes away releases its subscriptions at once, not at its deadline.
       reply.raw.on('close', () => poller.answer());
+      counters.opened();
+      counters.subscriptions += channels.length;
+      poller.answered.then((body) => {
+        counters.closed('answered');
+        counters.messagesOut += poller.taken;
+        counters.bytesOut += body.length;
+      });
 
       const sub = await subscribeAll(
         clients,

@@ -33,6 +33,11 @@ export class Poller implements Subscriber<string> {
     });
   }
 
+  /** Publications in the answer so far. */
+  get taken(): number {
+    return this.frames.length;
+  }
+
   /** Adds what history gave; the answer goes out when the caller says (no coalescing needed). */
   take(pub: Publication, frame: string): boolean {
     if (this.done) return false;

@@ -13,15 +13,22 @@ import { type EndReason, SseStream } from './stream.js';
 
 export const sseDoor: Door = {
   name: 'sse',
-  register({ app, hub, clients, tokens, config, log, limits, onShutdown }) {
+  register({ app, hub, clients, tokens, config, log, limits, onShutdown, stats }) {
+    const counters = stats.door('sse');
     const streams = new SharedHeartbeat<SseStream>(config.sseHeartbeat * 1000);
     let channelsOf = new WeakMap<SseStream, string[]>();
     let closing = false;
 
     const ended = (stream: SseStream, reason: EndReason) => {
       streams.delete(stream);
-      for (const c of channelsOf.get(stream) ?? []) hub.unsubscribe(c, stream);
+      const channels = channelsOf.get(stream) ?? [];
+      for (const c of channels) hub.unsubscribe(c, stream);
       hub.clientDisconnected();
+      if (channelsOf.has(stream)) {
+        counters.subscriptions -= channels.length;
+        counters.closed(reason);
+        if (reason === 'slow') counters.slowConsumers++;
+      }
       if (reason === 'slow')
         log.warn({ channels: channelsOf.get(stream) }, 'SSE client too slow; stream ended');
     };
@@ -41,7 +48,7 @@ export const sseDoor: Door = {
       // The header is what the browser sends on its own reconnects, so it is newer than the URL's.
       const since = cursorFrom(req.headers['last-event-id'], q.last_event_id);
       const res = reply.raw;
-      const stream = new SseStream(res, config.maxBufferedBytes, ended);
+      const stream = new SseStream(res, config.maxBufferedBytes, ended, counters);
       let gone = false;
       const markGone = () => {
         gone = true;
@@ -73,6 +80,8 @@ export const sseDoor: Door = {
       }
       channelsOf.set(stream, channels);
       hub.clientConnected();
+      counters.opened();
+      counters.subscriptions += channels.length;
       streams.add(stream);
       try {
         res.writeHead(200, {

@@ -1,11 +1,13 @@
 // One SSE stream: a receiver of several channels that writes each publication's shared event bytes
 // plus its `id:` (the cursor over all its channels), and ends itself when it cannot keep up.
+
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FrameFormat, Publication, Subscriber } from '../../model/index.js';
 import { type Cursor, LiveCursor } from '../../protocol/cursor.js';
 import { HEARTBEAT, idLine, publicationFrame, type SseFrame } from '../../protocol/sse.js';
 import { writeCoalesced } from '../coalesce.js';
+import type { DoorCounters } from '../door-stats.js';
 
 export const sseFormat: FrameFormat<SseFrame> = { name: 'sse', encode: publicationFrame };
 
@@ -27,6 +29,7 @@ export class SseStream implements Subscriber<SseFrame> {
     readonly res: ServerResponse,
     private readonly maxBufferedBytes: number,
     private readonly onEnd: (stream: SseStream, reason: EndReason) => void,
+    private readonly counters?: DoorCounters,
   ) {}
 
   /** Starts the stream's cursor at these positions (one per channel of the stream). */
@@ -43,8 +46,10 @@ export class SseStream implements Subscriber<SseFrame> {
     if (this.ended || !this.roomFor()) return;
     if (this.solo && this.direct()) {
       writeCoalesced(this, this.res.socket as Socket, frame.soloChunk);
+      this.counters?.sent(frame.soloChunk.length);
       return;
     }
+    this.counters?.sent(frame.fields.length);
     this.res.cork();
     this.res.write(frame.fields);
     if (this.solo) this.res.write(frame.soloId);

@@ -16,6 +16,7 @@ import { type ChatFrame, chatFrame, WELCOME } from '../../protocol/chat.js';
 import { fromBytes, fromText } from '../../protocol/payload.js';
 import { connectionId } from '../connection-id.js';
 import type { Door } from '../door.js';
+import type { DoorCounters } from '../door-stats.js';
 import { FrameTarget, writeFrame } from './frame-writer.js';
 import { createPlainServer } from './plain-server.js';
 
@@ -34,6 +35,7 @@ class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
     readonly id: string,
     readonly identity: Identity,
     private readonly maxBuffered: number,
+    private readonly counters: DoorCounters,
   ) {
     super(ws);
     this.info = { client: id, user: identity.user, transport: 'chat' };
@@ -42,7 +44,7 @@ class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
   /** The fan-out hot path: the same ready frame for every session, no per-session encoding. */
   deliver(pub: Publication, frame: ChatFrame): void {
     if (pub.info?.client === this.id) return; // never back to the sender
-    writeFrame(this, frame.wire, frame.binary, this.maxBuffered);
+    if (writeFrame(this, frame.wire, frame.binary, this.maxBuffered)) this.counters.sent(frame.wire.length);
   }
 }
 
@@ -51,6 +53,7 @@ export const chatDoor: Door = {
   register(ctx) {
     const { hub, clients, log, config } = ctx;
     const sessions = new WeakMap<WebSocket, ChatSession>();
+    const counters = ctx.stats.door('chat');
     let total = 0;
     const publishRate = { rate: config.publishRate, burst: config.publishBurst };
     // Checked once: building the per-message log line costs more than the publish itself.
@@ -66,6 +69,7 @@ export const chatDoor: Door = {
         this.close(CloseCodes.POLICY_VIOLATION, 'message rate limit exceeded');
         return;
       }
+      counters.messagesIn++;
       const req = isBinary ? fromBytes(data, true) : fromText(data.toString('utf8'));
       if (!isBinary && logInfo) log.info({ session: session.id }, `Received from ${session.id}: ${req.data}`);
       req.info = session.info;
@@ -94,7 +98,7 @@ export const chatDoor: Door = {
       const session = sessions.get(ws);
       if (!session) return;
       sessions.delete(ws);
-      clients.unsubscribe(CHAT_CHANNEL, session);
+      if (clients.unsubscribe(CHAT_CHANNEL, session)) counters.subscriptions--;
       hub.clientDisconnected();
       total--;
       if (logInfo)
@@ -103,16 +107,17 @@ export const chatDoor: Door = {
 
     createPlainServer(
       ctx,
+      counters,
       '/chat',
       (ws, identity) => {
-        const session = new ChatSession(ws, connectionId(), identity, config.maxBufferedBytes);
+        const session = new ChatSession(ws, connectionId(), identity, config.maxBufferedBytes, counters);
         const { id } = session;
         sessions.set(ws, session);
         total++;
         hub.clientConnected();
         if (logInfo) log.info({ session: id, total }, `New client connected: ${id}, Total: ${total}`);
         ws.send(WELCOME);
-        subscribe(clients, session).catch((err) => {
+        subscribe(clients, session, counters).catch((err) => {
           log.error({ session: id, err: err.message }, 'chat subscription failed');
           ws.close(CloseCodes.TRY_AGAIN_LATER, 'channel unavailable, try again later');
         });
@@ -135,11 +140,12 @@ export const chatDoor: Door = {
   },
 };
 
-async function subscribe(clients: ClientHub, session: ChatSession): Promise<void> {
+async function subscribe(clients: ClientHub, session: ChatSession, counters: DoorCounters): Promise<void> {
   const result = await clients.subscribe(session.identity, CHAT_CHANNEL, session);
+  counters.subscriptions++;
   // The socket may have closed while the subscription was being set up.
   if (session.ws.readyState > 1) {
-    clients.unsubscribe(CHAT_CHANNEL, session);
+    if (clients.unsubscribe(CHAT_CHANNEL, session)) counters.subscriptions--;
     return;
   }
   result.start();

@@ -21,19 +21,25 @@ export const echoDoor: Door = {
     const admit = config.echoRequireToken
       ? (req: IncomingMessage) => identifyUpgrade(ctx.tokens, req, config.allowedOrigins, true)
       : undefined;
+    const counters = ctx.stats.door('echo');
+    const answer = (target: FrameTarget, frame: Buffer, binary: boolean) => {
+      if (writeFrame(target, frame, binary, max)) counters.sent(frame.length);
+    };
     createPlainServer(
       ctx,
+      counters,
       '/echo',
       (ws) => {
         const id = connectionId();
         const target = new FrameTarget(ws);
         ws.on('message', (data: Buffer, isBinary) => {
+          counters.messagesIn++;
           if (isBinary) {
-            writeFrame(target, binaryFrame(data), true, max);
+            answer(target, binaryFrame(data), true);
             return;
           }
           if (logInfo) log.info({ session: id, path: '/echo' }, `Received: ${data.toString('utf8')}`);
-          writeFrame(target, echoFrame(data), false, max);
+          answer(target, echoFrame(data), false);
         });
         ws.on('error', (err) =>
           log.warn({ session: id, path: '/echo', err: err.message }, 'echo session error'),

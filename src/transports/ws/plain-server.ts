@@ -8,6 +8,7 @@ import { ANONYMOUS, type Identity } from '../../auth/identity.js';
 import type { Config } from '../../config.js';
 import { CloseCodes, type HeraldError, toHeraldError } from '../../errors.js';
 import type { DoorContext } from '../door.js';
+import type { DoorCounters } from '../door-stats.js';
 import { Heartbeat } from './heartbeat.js';
 
 export interface PlainServer {
@@ -21,6 +22,7 @@ export interface PlainServer {
  */
 export function createPlainServer(
   ctx: DoorContext,
+  counters: DoorCounters,
   path: string,
   onConnection: (ws: WebSocket, identity: Identity) => void,
   onClose?: (ws: WebSocket) => void,
@@ -36,11 +38,14 @@ export function createPlainServer(
   const heartbeat = new Heartbeat(ctx.config.heartbeatInterval);
   // Shared by every connection of this server: no per-connection closure (see idle memory in
   // docs/performance.md). The upgrade request is not kept: nothing here holds on to `req`.
-  const closed = function (this: WebSocket) {
+  const closed = function (this: WebSocket, code: number) {
     heartbeat.remove(this);
+    if (slowCut.has(this)) counters.slowConsumers++;
+    counters.closed(code);
     onClose?.(this);
   };
   const accept = (ws: WebSocket, identity: Identity) => {
+    counters.opened();
     heartbeat.add(ws);
     ws.on('close', closed);
     onConnection(ws, identity);
@@ -86,8 +91,12 @@ function refuseWith(socket: Duplex, err: HeraldError): void {
   socket.destroy();
 }
 
+/** Connections cut off for not reading, so their close counts as a slow-consumer cut-off. */
+const slowCut = new WeakSet<WebSocket>();
+
 export function closeSlow(ws: WebSocket): void {
   if (ws.readyState !== WebSocket.OPEN) return;
+  slowCut.add(ws);
   ws.close(CloseCodes.POLICY_VIOLATION, 'slow consumer: send buffer full');
   // The close frame waits behind the full buffer; do not wait for a peer that is not reading.
   setTimeout(() => ws.terminate(), 1000).unref();

@@ -1,0 +1,55 @@
+// Times every engine operation and every hub dispatch without either knowing: the engine is
+// wrapped where the server builds it, and the hub's sink is wrapped when the engine starts.
+import type { Engine, EngineSink } from '../model/index.js';
+import type { HeraldStats } from './door-stats.js';
+
+const seconds = (startMs: number) => (performance.now() - startMs) / 1000;
+
+export function instrumentEngine(engine: Engine, stats: HeraldStats): Engine {
+  const timed = new Map<PropertyKey, unknown>();
+  return new Proxy(engine, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      let wrapped = timed.get(prop);
+      if (wrapped) return wrapped;
+      wrapped =
+        prop === 'start'
+          ? (sink: EngineSink) => target.start(timedSink(sink, stats))
+          : (...args: unknown[]) => {
+              const op = stats.engineOp(prop);
+              const t0 = performance.now();
+              const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+              if (!(result instanceof Promise)) return result;
+              return result.then(
+                (v) => {
+                  op.observe(seconds(t0));
+                  return v;
+                },
+                (err) => {
+                  op.observe(seconds(t0));
+                  op.errors++;
+                  throw err;
+                },
+              );
+            };
+      timed.set(prop, wrapped);
+      return wrapped;
+    },
+  });
+}
+
+function timedSink(sink: EngineSink, stats: HeraldStats): EngineSink {
+  const onPublication = sink.onPublication.bind(sink);
+  return {
+    onPublication(pub) {
+      const t0 = performance.now();
+      onPublication(pub);
+      stats.publications++;
+      stats.dispatch.observe(seconds(t0));
+    },
+    onJoin: sink.onJoin.bind(sink),
+    onLeave: sink.onLeave.bind(sink),
+    onResync: sink.onResync?.bind(sink),
+  };
+}
