@@ -20,6 +20,7 @@ async function publish(node: HeraldNode, channel: string, data: unknown): Promis
   try {
     const res = await fetch(`${node.http}/api/publish`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ channel, data }),
     });
     const body = (await res.json()) as { result?: unknown };
@@ -109,7 +110,19 @@ describe('cluster: Redis restarts under load', { skip }, () => {
             const counts = seen(c);
             return [...acked].every((s) => counts.has(s));
           }),
-        { what: 'every acknowledged publication at every SSE client', timeoutMs: 20_000 },
+        {
+          what: 'every acknowledged publication at every SSE client',
+          timeoutMs: 20_000,
+          detail: () =>
+            clients
+              .map((c) => {
+                const counts = seen(c);
+                const missing = [...acked].filter((s) => !counts.has(s));
+                const kinds = c.events.map((e) => e.type).filter((t) => t !== 'message');
+                return `${missing.length} missing (first ${missing.slice(0, 5).join(',')}); events ${kinds.join(',')}`;
+              })
+              .join(' | '),
+        },
       );
       for (const [i, c] of clients.entries()) {
         const twice = [...seen(c)].filter(([, n]) => n > 1).map(([seq]) => seq);
@@ -144,10 +157,12 @@ describe('a Redis bus reconnect under many WebSocket clients', { skip }, () => {
     const clients = Array.from({ length: 200 }, () => {
       const c = sdkClient(node.ws);
       const told: { at: number; code: number }[] = [];
-      c.on('connecting', (ctx) => {
-        if (ctx.code === 3010) told.push({ at: Date.now(), code: ctx.code });
-      });
       const sub = c.newSubscription(ch, { recoverable: true });
+      // Told per channel (unsubscribe push 2500): the SDK resubscribes it with recovery while the
+      // connection stays up.
+      sub.on('subscribing', (ctx) => {
+        if (ctx.code === 2500) told.push({ at: Date.now(), code: ctx.code });
+      });
       const got: number[] = [];
       const subscribes: SubscribedContext[] = [];
       sub.on('publication', (ctx: PublicationContext) => got.push(Number(ctx.offset)));
@@ -159,6 +174,7 @@ describe('a Redis bus reconnect under many WebSocket clients', { skip }, () => {
     const publish = async (data: unknown): Promise<number> => {
       const res = await fetch(`${node.http}/api/publish`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ channel: ch, data }),
       });
       const body = (await res.json()) as { result?: { offset: number } };

@@ -33,10 +33,15 @@ export interface SubscribeResult {
   /** True when `publications` are exactly everything after `since`: no gap, same epoch. */
   recovered: boolean;
   /**
-   * The resume stopped at `limit`: `publications` start exactly after `since` but do not reach the
-   * top (so `recovered` is false); resuming again from the last of them reads the next part.
+   * The resume stopped at `limit`: `publications` do not reach the top (so `recovered` is false);
+   * resuming again from the last of them reads the next part.
    */
   truncated: boolean;
+  /**
+   * Something before `publications` is lost for good: another epoch, or history no longer reaches
+   * back to `since`. (A resume that is only cut at the limit is not a gap.)
+   */
+  gap: boolean;
   /**
    * Starts live delivery. Publications that arrived while the door was sending the result are
    * delivered now, after the result, de-duplicated by offset. Call it once the result is sent.
@@ -119,11 +124,20 @@ export class ChannelRegistry {
       const query: HistoryQuery = opts.since ? { since: opts.since, limit: opts.limit } : { limit: 0 };
       const h = await this.deps.engine.history(channel, query, this.deps.limits(channel));
       const recovered = opts.since ? isCompleteRecovery(opts.since, h) : true;
+      const truncated = !recovered && isCutAtLimit(h, opts.limit);
+      const first = h.publications[0];
+      const continues =
+        opts.since !== undefined &&
+        opts.since.epoch === h.position.epoch &&
+        (first === undefined
+          ? opts.since.offset === h.position.offset
+          : first.offset === opts.since.offset + 1);
       return {
         position: h.position,
         publications: opts.since ? h.publications : [],
         recovered,
-        truncated: !recovered && opts.since !== undefined && isCutAtLimit(opts.since, h, opts.limit),
+        truncated,
+        gap: opts.since !== undefined && !recovered && !(truncated && continues),
         start: () => this.startDelivery(state, sub, h.position),
       };
     } catch (err) {

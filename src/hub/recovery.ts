@@ -15,13 +15,11 @@ export function isCompleteRecovery(since: StreamPosition, h: HistoryResult): boo
 }
 
 /**
- * Whether an incomplete recovery is only cut short by the read limit: it starts exactly after
- * `since` in the same epoch and holds `limit` publications, so the rest is still in history.
+ * Whether the read stopped at `limit` before the stream's top: more follows the last publication
+ * given, in its epoch, and a resume from there reads the next part. Whatever the since position
+ * was: after an epoch change the new epoch's history is read in parts too, never skipped.
  */
-export function isCutAtLimit(since: StreamPosition, h: HistoryResult, limit: number | undefined): boolean {
+export function isCutAtLimit(h: HistoryResult, limit: number | undefined): boolean {
   if (limit === undefined || limit <= 0 || h.publications.length !== limit) return false;
-  if (since.epoch !== h.position.epoch) return false;
-  return (
-    h.publications[0].offset === since.offset + 1 && h.publications[limit - 1].offset < h.position.offset
-  );
+  return h.publications[limit - 1].offset < h.position.offset;
 }

@@ -36,8 +36,8 @@ export interface MultiSubscription {
   /** Channels whose resume is incomplete: the epoch changed or history no longer reaches back. */
   gaps: string[];
   /**
-   * Channels whose resume was cut at the read limit: `publications` holds the oldest part, exactly
-   * from the cursor on; resuming again from the last one given reads the next part.
+   * Channels whose resume was cut at the read limit: `publications` holds the oldest part (after the
+   * cursor, or from the start of a new epoch); resuming again from the last one given reads the next.
    */
   truncated: string[];
   /** Starts live delivery on every channel; call once the publications above are sent. */
@@ -82,7 +82,7 @@ export async function subscribeAll(
   results.forEach((r, i) => {
     positions.set(channels[i], r.position);
     if (r.truncated) truncated.push(channels[i]);
-    else if (!r.recovered) gaps.push(channels[i]);
+    if (r.gap) gaps.push(channels[i]);
     for (const p of r.publications) publications.push(p);
   });
   // Each channel's order is exact; across channels, merge by time (stable) to approximate arrival.

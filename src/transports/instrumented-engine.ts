@@ -41,15 +41,15 @@ export function instrumentEngine(engine: Engine, stats: HeraldStats): Engine {
 
 function timedSink(sink: EngineSink, stats: HeraldStats): EngineSink {
   const onPublication = sink.onPublication.bind(sink);
+  // Everything else the sink offers passes through as it is (node messages, resync, and whatever
+  // the hub offers next): only the timing of publications is added here.
   return {
+    ...sink,
     onPublication(pub) {
       const t0 = performance.now();
       onPublication(pub);
       stats.publications++;
       stats.dispatch.observe(seconds(t0));
     },
-    onJoin: sink.onJoin.bind(sink),
-    onLeave: sink.onLeave.bind(sink),
-    onResync: sink.onResync?.bind(sink),
   };
 }

@@ -200,3 +200,31 @@ describe('hub: payload depth', () => {
     await hub.close();
   });
 });
+
+describe('hub: a resume read in parts', () => {
+  test('after an epoch change the new epoch is read in parts too, with the gap reported once', async () => {
+    const { hub } = await makeHub();
+    const pubs: Publication[] = [];
+    for (let i = 0; i < 10; i++) pubs.push(await hub.publish('parts', { data: i }));
+    const lost = { offset: 4, epoch: 'an-epoch-redis-lost' };
+    const first = await hub.subscribe('parts', new Recorder(), { since: lost, limit: 3 });
+    assert.deepEqual(
+      first.publications.map((p) => p.offset),
+      [1, 2, 3],
+    );
+    assert.equal(first.truncated, true, 'the rest of the new epoch follows on the next resume');
+    assert.equal(first.gap, true);
+    // The next resume continues from the last one given: no gap any more, the next part.
+    const next = await hub.subscribe('parts', new Recorder(), {
+      since: { offset: 3, epoch: pubs[0].epoch },
+      limit: 3,
+    });
+    assert.deepEqual(
+      next.publications.map((p) => p.offset),
+      [4, 5, 6],
+    );
+    assert.equal(next.gap, false);
+    assert.equal(next.truncated, true);
+    await hub.close();
+  });
+});
