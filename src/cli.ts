@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { parseFlags } from './cli-args.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClient, UsageError } from './cli-client.js';
 import { checkWorkers, isPrimary, runPrimary } from './cluster.js';
-import { ConfigError, describeOptions, readConfigFile, resolveConfig } from './config.js';
+import { ConfigError, describeOptions, readConfigFile, resolveConfig, unknownEnvironment } from './config.js';
+import { listenProblem } from './listen-error.js';
 import { createLogger } from './logger.js';
 import { Herald } from './server.js';
 
@@ -68,6 +69,10 @@ async function main(): Promise<void> {
       file: configPath ? readConfigFile(configPath) : undefined,
     });
     checkWorkers(config);
+    // Workers inherit the environment; the primary has said it once.
+    if (isPrimary())
+      for (const warning of unknownEnvironment(process.env))
+        process.stderr.write(`herald: warning: ${warning}\n`);
     if (config.workers > 1 && isPrimary()) {
       runPrimary(config, createLogger(config));
       return;
@@ -103,6 +108,11 @@ async function main(): Promise<void> {
   try {
     await herald.start();
   } catch (err) {
+    const problem = listenProblem(err, herald.config);
+    if (problem !== undefined) {
+      process.stderr.write(`herald: ${problem}\n`);
+      process.exit(2);
+    }
     herald.log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     process.exit(1);
   }
