@@ -18,7 +18,7 @@ const byFlag = new Map<string, OptionName>(optionNames.map((n) => [kebab(n), n])
 
 const argOptions: NonNullable<ParseArgsConfig['options']> = {
   config: { type: 'string' },
-  help: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 };
 for (const flag of byFlag.keys()) argOptions[flag] = { type: 'string' };
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { closest, didYouMean } from './closest.js';
+import { blankComments } from './json-comments.js';
 
 const port = z.coerce
   .number({ error: 'expected a port number from 0 to 65535' })
@@ -731,7 +732,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
   try {
-    const value = JSON.parse(text);
+    const value = JSON.parse(blankComments(text));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new Error('expected a JSON object');
     }
