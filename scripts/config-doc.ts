@@ -13,6 +13,14 @@ the camelCase names below. When an option is given in several places, the flag w
 environment variable, which wins over the file. A bad value stops the server at start-up with a
 message naming the option and where it came from; \`herald --help\` prints this table.
 
+An unknown flag or config-file key stops the server too (exit code 2), naming the closest known
+option (\`unknown option --histroy-size; did you mean --history-size?\`). An unknown \`HERALD_*\`
+environment variable is only a warning on stderr, with the closest name, and the server starts:
+the environment is shared with other programs, so a variable with that prefix is not necessarily
+meant for Herald (\`HERALD_CONFIG\`, and \`HERALD_SERVER\` of the client commands, are known). A
+port that is already taken is reported the same way, as the option that chose it
+(\`--mqtt-port 1883 is already in use (another MQTT broker?)\`), with exit code 2.
+
 Lists are comma-separated in flags and variables (\`HERALD_ALLOWED_ORIGINS=https://a.example,https://b.example\`)
 and JSON arrays in the file; JSON-valued options (\`channelOptions\`, \`mqttUsers\`) are JSON text in
 flags and variables and plain objects in the file.

@@ -2,6 +2,7 @@
 // util.parseArgs does the parsing; the option table comes from the config schema, so every option
 // has exactly one flag and an unknown one is refused before anything starts.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { closest } from './closest.js';
 import { ConfigError, flagName, type OptionName, optionNames, optionSpecs } from './config.js';
 
 export interface ParsedArgs {
@@ -17,7 +18,7 @@ const byFlag = new Map<string, OptionName>(optionNames.map((n) => [kebab(n), n])
 
 const argOptions: NonNullable<ParseArgsConfig['options']> = {
   config: { type: 'string' },
-  help: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 };
 for (const flag of byFlag.keys()) argOptions[flag] = { type: 'string' };
 
@@ -66,7 +67,11 @@ export function parseFlags(argv: string[]): ParsedArgs {
 /** parseArgs' errors, said the way the rest of the configuration errors are. */
 function argumentProblem(err: Error & { code?: string }): string {
   const option = /'(--?[^' ]+)/.exec(err.message)?.[1];
-  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option} (see herald --help)`;
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const hint =
+      option === undefined ? undefined : closest(option.replace(/^-+/, ''), Object.keys(argOptions));
+    return `unknown option ${option}${hint === undefined ? '' : `; did you mean --${hint}?`} (see herald --help)`;
+  }
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(err.message)) {
     return `option ${option} needs a value (see herald --help)`;
   }

@@ -1,26 +1,28 @@
 // `herald publish|subscribe|history|presence|channels|info`: a terminal client of a running server.
 // Everything but subscribe is one server API call; subscribe reads the SSE door, printing each
 // publication as one JSON line, and resumes from `--since offset:epoch`.
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { encodeCursor } from './protocol/cursor.js';
 
 export const CLIENT_COMMANDS = ['publish', 'subscribe', 'history', 'presence', 'channels', 'info'];
 
 export const CLIENT_USAGE = `Client commands (against a running server):
-  herald publish <channel> <data>         data as JSON, else as text
+  herald publish <channel> [data]         data as JSON, else as text; without it, stdin line by line
   herald subscribe <channel>... [--since offset:epoch]   one JSON line per publication; Ctrl-C ends
   herald history <channel> [--limit N]
   herald presence <channel>
   herald channels [--pattern GLOB]
   herald info
-Options: --server URL (HERALD_SERVER, default http://127.0.0.1:8080), --api-key KEY (HERALD_API_KEY)
+Options: --server URL (HERALD_SERVER, default http://127.0.0.1:8080; --api-url and HERALD_API_URL
+also), --api-key KEY (HERALD_API_KEY). \`herald <command> --help\` shows one command.
 `;
 
 /** Wrong usage: the command exits 2 with this message. */
 export class UsageError extends Error {}
 
 const ARITY: Record<string, [number, number]> = {
-  publish: [2, 2],
+  publish: [1, 2],
   subscribe: [1, Number.POSITIVE_INFINITY],
   history: [1, 1],
   presence: [1, 1],
@@ -33,14 +35,25 @@ export async function runClient(command: string, argv: string[], env: NodeJS.Pro
   try {
     parsed = parseClientArgs(argv);
   } catch (err) {
-    throw new UsageError(`${(err as Error).message} (see herald --help)`);
+    throw new UsageError(`${(err as Error).message.replace(/\s+/g, ' ')} (see herald ${command} --help)`);
   }
   const { values, positionals } = parsed;
   const [min, max] = ARITY[command];
   if (positionals.length < min || positionals.length > max) {
-    throw new UsageError(`herald ${command}: wrong number of arguments (see herald --help)`);
+    throw new UsageError(`herald ${command}: wrong number of arguments (see herald ${command} --help)`);
   }
-  const server = (values.server ?? env.HERALD_SERVER ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+  const server = (
+    values.server ??
+    values['api-url'] ??
+    env.HERALD_SERVER ??
+    env.HERALD_API_URL ??
+    'http://127.0.0.1:8080'
+  ).replace(/\/$/, '');
+  if (!/^https?:\/\/[^/\s]/.test(server)) {
+    throw new UsageError(
+      `--server must be an http:// or https:// URL, e.g. http://127.0.0.1:8080 (got "${server}")`,
+    );
+  }
   const apiKey = values['api-key'] ?? env.HERALD_API_KEY;
   const call = (method: string, params: object) => apiCall(server, apiKey, method, params);
   const print = (v: unknown): void => {
@@ -49,7 +62,17 @@ export async function runClient(command: string, argv: string[], env: NodeJS.Pro
   const [channel] = positionals;
   switch (command) {
     case 'publish':
-      return print(await call('publish', { channel, data: dataOf(positionals[1]) }));
+      if (positionals[1] !== undefined && positionals[1] !== '-') {
+        return print(await call('publish', { channel, data: dataOf(positionals[1]) }));
+      }
+      // One publication per line, in order, each as it is typed or piped; end of input ends it.
+      for await (const line of createInterface({
+        input: process.stdin,
+        crlfDelay: Number.POSITIVE_INFINITY,
+      })) {
+        if (line.trim() !== '') print(await call('publish', { channel, data: dataOf(line) }));
+      }
+      return;
     case 'history': {
       const limit = values.limit === undefined ? -1 : Number(values.limit);
       if (!Number.isInteger(limit)) throw new UsageError('--limit must be a whole number');
@@ -73,6 +96,7 @@ function parseClientArgs(argv: string[]) {
     strict: true,
     options: {
       server: { type: 'string' },
+      'api-url': { type: 'string' },
       'api-key': { type: 'string' },
       since: { type: 'string' },
       limit: { type: 'string' },
@@ -92,15 +116,26 @@ function dataOf(text: string): unknown {
 async function apiCall(server: string, apiKey: string | undefined, method: string, params: object) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (apiKey) headers['x-api-key'] = apiKey;
-  const res = await fetch(`${server}/api/${method}`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(params),
-  });
+  const res = await reach(server, () =>
+    fetch(`${server}/api/${method}`, { method: 'POST', headers, body: JSON.stringify(params) }),
+  );
   const body = (await res.json().catch(() => ({}))) as { result?: unknown; error?: { message?: string } };
   if (!res.ok || body.error)
     throw new Error(`${method} failed: ${body.error?.message ?? `HTTP ${res.status}`}`);
   return body.result;
+}
+
+/** fetch says only "fetch failed"; the cause (ECONNREFUSED, ENOTFOUND) says what to fix. */
+async function reach(server: string, request: () => Promise<Response>): Promise<Response> {
+  try {
+    return await request();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if ((err as Error).name === 'AbortError' || cause === undefined) throw err;
+    throw new Error(
+      `cannot reach the server at ${server} (${cause.code ?? cause.message}); is it running? (--server URL)`,
+    );
+  }
 }
 
 /** `offset:epoch` -> the SSE cursor that resumes every named channel after that position. */
@@ -119,7 +154,7 @@ async function subscribe(server: string, channels: string[], since: string | und
   process.once('SIGINT', () => ctrl.abort());
   let res: Response;
   try {
-    res = await fetch(`${server}/sse?${query}`, { headers, signal: ctrl.signal });
+    res = await reach(server, () => fetch(`${server}/sse?${query}`, { headers, signal: ctrl.signal }));
   } catch (err) {
     if (ctrl.signal.aborted) return;
     throw err;

@@ -5,8 +5,13 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from './cli-args.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClient, UsageError } from './cli-client.js';
+import { checkConfig, genConfig } from './cli-config.js';
+import { genToken } from './cli-gentoken.js';
+import { asksHelp, COMMAND_HELP, version } from './cli-help.js';
+import { closest } from './closest.js';
 import { checkWorkers, isPrimary, runPrimary } from './cluster.js';
-import { ConfigError, describeOptions, readConfigFile, resolveConfig } from './config.js';
+import { ConfigError, describeOptions, readConfigFile, resolveConfig, unknownEnvironment } from './config.js';
+import { listenProblem } from './listen-error.js';
 import { createLogger } from './logger.js';
 import { Herald } from './server.js';
 
@@ -15,7 +20,11 @@ const USAGE = `Usage: herald <command> [options]
 Commands:
   serve        run the server (default)
   bench        run the benchmark, as \`npm run bench\` (its options follow, e.g. --quick)
-  help         show this text
+  gentoken     print a connection token: herald gentoken --user ID [--ttl 1h]
+  genconfig    write a commented starting configuration file
+  checkconfig  report every problem of a configuration file: herald checkconfig FILE
+  help         show this text (\`herald <command> --help\` shows one command)
+  --version    print the version
 
 ${CLIENT_USAGE}
 Server options (flag, environment variable, meaning):
@@ -36,20 +45,50 @@ function runBench(args: string[]): void {
   child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
+/** Commands that are not the server; each throws UsageError (exit 2) or another error (exit 1). */
+const TOOLS: Record<string, (argv: string[]) => Promise<void>> = {
+  gentoken: async (argv) => {
+    process.stdout.write(`${await genToken(argv, process.env)}\n`);
+  },
+  genconfig: async (argv) => genConfig(argv),
+  checkconfig: async (argv) => checkConfig(argv, process.env),
+};
+for (const c of CLIENT_COMMANDS) TOOLS[c] = (argv) => runClient(c, argv, process.env);
+
 async function main(): Promise<void> {
-  if (process.argv[2] === 'bench') {
-    runBench(process.argv.slice(3));
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${version()}\n`);
     return;
   }
-  const command = process.argv[2];
-  if (command !== undefined && CLIENT_COMMANDS.includes(command)) {
+  if (command === 'help' && rest[0] !== undefined && COMMAND_HELP[rest[0]] !== undefined) {
+    process.stdout.write(`${COMMAND_HELP[rest[0]]}\n`);
+    return;
+  }
+  if (command === 'bench') {
+    runBench(rest);
+    return;
+  }
+  const tool = command === undefined ? undefined : TOOLS[command];
+  if (tool !== undefined) {
+    if (asksHelp(rest)) {
+      process.stdout.write(`${COMMAND_HELP[command]}\n`);
+      return;
+    }
     try {
-      await runClient(command, process.argv.slice(3), process.env);
+      await tool(rest);
     } catch (err) {
       process.stderr.write(`herald: ${(err as Error).message}\n`);
       process.exit(err instanceof UsageError ? 2 : 1);
     }
     return;
+  }
+  if (command !== undefined && !command.startsWith('-') && command !== 'serve' && command !== 'help') {
+    const hint = closest(command, Object.keys(COMMAND_HELP));
+    process.stderr.write(
+      `herald: unknown command "${command}"${hint === undefined ? '' : `; did you mean "${hint}"?`} (see herald --help)\n`,
+    );
+    process.exit(2);
   }
   let parsed: ReturnType<typeof parseFlags>;
   let herald: Herald;
@@ -59,8 +98,6 @@ async function main(): Promise<void> {
       process.stdout.write(USAGE);
       return;
     }
-    if (parsed.command !== 'serve')
-      throw new ConfigError(`unknown command "${parsed.command}" (see herald --help)`);
     const configPath = parsed.config ?? process.env.HERALD_CONFIG;
     const config = resolveConfig({
       flags: parsed.flags,
@@ -68,6 +105,10 @@ async function main(): Promise<void> {
       file: configPath ? readConfigFile(configPath) : undefined,
     });
     checkWorkers(config);
+    // Workers inherit the environment; the primary has said it once.
+    if (isPrimary())
+      for (const warning of unknownEnvironment(process.env))
+        process.stderr.write(`herald: warning: ${warning}\n`);
     if (config.workers > 1 && isPrimary()) {
       runPrimary(config, createLogger(config));
       return;
@@ -103,6 +144,11 @@ async function main(): Promise<void> {
   try {
     await herald.start();
   } catch (err) {
+    const problem = listenProblem(err, herald.config);
+    if (problem !== undefined) {
+      process.stderr.write(`herald: ${problem}\n`);
+      process.exit(2);
+    }
     herald.log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     process.exit(1);
   }

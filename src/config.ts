@@ -4,10 +4,22 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { closest, didYouMean } from './closest.js';
+import { blankComments } from './json-comments.js';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
-const nonNegativeInt = z.coerce.number().int().min(0);
+const port = z.coerce
+  .number({ error: 'expected a port number from 0 to 65535' })
+  .int({ error: 'expected a whole port number from 0 to 65535' })
+  .min(0, { error: 'expected a port number from 0 to 65535' })
+  .max(65535, { error: 'expected a port number from 0 to 65535' });
+const positiveInt = z.coerce
+  .number({ error: 'expected a whole number above 0' })
+  .int({ error: 'expected a whole number above 0' })
+  .positive({ error: 'expected a whole number above 0' });
+const nonNegativeInt = z.coerce
+  .number({ error: 'expected a whole number, 0 or more' })
+  .int({ error: 'expected a whole number, 0 or more' })
+  .min(0, { error: 'expected a whole number, 0 or more' });
 const bool = z.preprocess((v) => {
   if (typeof v !== 'string') return v;
   const s = v.trim().toLowerCase();
@@ -24,12 +36,16 @@ const splitList = (v: unknown) =>
     : v;
 const list = z.preprocess(splitList, z.array(z.string()));
 const jsonOf = <T extends z.ZodTypeAny>(inner: T) =>
-  z.preprocess((v) => {
+  z.preprocess((v, ctx) => {
     if (typeof v !== 'string') return v;
     try {
       return JSON.parse(v);
-    } catch {
-      return v; // let the inner schema report "expected object, received string"
+    } catch (err) {
+      // JSON.parse quotes the text it read, and some of these options hold passwords.
+      const at = /position (\d+)/.exec((err as Error).message)?.[1];
+      const where = at === undefined ? '' : ` at character ${Number(at) + 1}`;
+      ctx.addIssue({ code: 'custom', message: `not valid JSON${where}; give a JSON object` });
+      return z.NEVER;
     }
   }, inner);
 
@@ -127,7 +143,7 @@ const apiOrigins = z.preprocess(
 );
 
 /** Per channel-name-prefix overrides, e.g. {"news:": {"historySize": 1000}}. */
-const channelOptions = z.object({
+const channelOptions = z.strictObject({
   historySize: nonNegativeInt.optional(),
   historyTtl: duration('s', { ...TTL, min: 0 }).optional(),
   allowClientPublish: bool.optional(),
@@ -557,16 +573,68 @@ export interface ConfigSources {
   flags?: Record<string, unknown>;
 }
 
+/**
+ * HERALD_* variables that are not options: read by `herald serve` (the config file) and by the client
+ * commands (where the server is), so they may well be set in a shell that also starts the server.
+ */
+const OTHER_ENV = new Set(['HERALD_CONFIG', 'HERALD_SERVER', 'HERALD_API_URL']);
+const knownEnv = () => new Set([...optionNames.map(envName), ...OTHER_ENV]);
+
+/**
+ * HERALD_* variables that name no option, each with the closest known one. They are warnings, not
+ * errors: the environment is shared with other programs (a test harness, another tool with the
+ * same prefix), so an unknown name is not necessarily meant for Herald; a flag or file key is.
+ */
+export function unknownEnvironment(env: NodeJS.ProcessEnv): string[] {
+  const known = knownEnv();
+  return Object.keys(env)
+    .filter((k) => k.startsWith('HERALD_') && !known.has(k))
+    .sort()
+    .map((k) => `unknown environment variable ${k} is ignored${didYouMean(k, known)}`);
+}
+
+/** The keys of the strict objects inside options, for "did you mean" on a misspelt one. */
+const innerKeys = (): Partial<Record<OptionName, string[]>> => ({
+  channelOptions: Object.keys(channelOptions.shape),
+  defaultNamespace: Object.keys(namespacePolicy.shape),
+  namespaces: Object.keys(namespacePolicy.shape),
+});
+
+/** One zod issue, naming where inside a structured value it is, and the closest key of a typo. */
+function describeIssue(name: OptionName, issue: z.core.$ZodIssue): string {
+  const path = issue.path
+    .map((k) => (typeof k === 'string' && /^[A-Za-z_]\w*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`))
+    .join('')
+    .replace(/^\./, '');
+  const where = path === '' ? '' : `at ${path}: `;
+  if (issue.code !== 'unrecognized_keys') return `${where}${issue.message}`;
+  const known = innerKeys()[name] ?? [];
+  const keys = issue.keys.map((k) => {
+    const match = closest(k, known);
+    return match === undefined ? `"${k}"` : `"${k}" (did you mean "${match}"?)`;
+  });
+  return `${where}unknown key ${keys.join(', ')}; known keys: ${known.join(', ')}`;
+}
+
 /** Validates and merges the sources. Throws ConfigError naming every bad option. */
 export function resolveConfig(sources: ConfigSources = {}): Config {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   const known = new Set<string>(optionNames);
   for (const key of Object.keys(sources.file ?? {})) {
-    if (!known.has(key)) problems.push(`config file: unknown option "${key}"`);
+    if (known.has(key)) continue;
+    const hint = closest(key, known);
+    const camel = hint !== undefined && /[-_]/.test(key) ? ' (keys in the file are camelCase)' : '';
+    problems.push(
+      `config file: unknown option "${key}"${hint === undefined ? '' : `; did you mean "${hint}"?${camel}`}`,
+    );
   }
   for (const key of Object.keys(sources.flags ?? {})) {
-    if (!known.has(key)) problems.push(`unknown flag ${flagName(key)}`);
+    if (known.has(key)) continue;
+    const hint = closest(key, known);
+    problems.push(
+      `unknown option ${flagName(key)}${hint === undefined ? '' : `; did you mean ${flagName(hint)}?`}`,
+    );
   }
   for (const name of optionNames) {
     const spec = optionSpecs[name] as OptionSpec;
@@ -589,7 +657,9 @@ export function resolveConfig(sources: ConfigSources = {}): Config {
     if (parsed.success) out[name] = parsed.data;
     else {
       const shown = spec.secret ? '(hidden)' : JSON.stringify(raw);
-      problems.push(`${from}: ${shown} is invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+      problems.push(
+        `${from}: ${shown} is invalid: ${parsed.error.issues.map((i) => describeIssue(name, i)).join('; ')}`,
+      );
     }
   }
   if (problems.length === 0) problems.push(...crossChecks(out as Config));
@@ -662,14 +732,26 @@ export function readConfigFile(path: string): Record<string, unknown> {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
   try {
-    const value = JSON.parse(text);
+    const value = JSON.parse(blankComments(text));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new Error('expected a JSON object');
     }
     return value as Record<string, unknown>;
   } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid: ${(err as Error).message}`);
+    throw new ConfigError(`config file ${path} is not valid: ${jsonProblem(err as Error, text)}`);
   }
+}
+
+/** JSON.parse's message with the line and column of its character position, which an editor shows. */
+function jsonProblem(err: Error, text: string): string {
+  const at = /at position (\d+)/.exec(err.message);
+  if (!at || /line \d+ column \d+/.test(err.message)) return err.message;
+  const before = text.slice(0, Number(at[1])).split('\n');
+  const where = `line ${before.length} column ${before[before.length - 1].length + 1}`;
+  const trailingComma = /,\s*$/.test(text.slice(0, Number(at[1])))
+    ? ' (JSON allows no comma after the last entry)'
+    : '';
+  return `${err.message.replace(/ in JSON at position \d+.*$/, '')} at ${where}${trailingComma}`;
 }
 
 /** A duration in its largest whole unit ("5m" rather than 300 seconds). */

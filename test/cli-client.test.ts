@@ -1,32 +1,9 @@
 // The `herald` client commands as a person runs them, against a real server.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { herald } from './helpers/cli.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { until } from './helpers/until.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function herald(args: string[], opts: { until?: (out: string) => boolean } = {}): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-    if (opts.until?.(stdout)) child.kill('SIGINT');
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-}
 
 describe('herald client commands', () => {
   let server: TestServer;
@@ -71,8 +48,49 @@ describe('herald client commands', () => {
     assert.equal(JSON.parse(done.stdout.trim()).data, 'live');
   });
 
+  test('publish without data publishes each line of stdin, in order, JSON or text', async () => {
+    const s = ['--server', server.http];
+    const piped = await herald(['publish', 'cli-lines', ...s], { input: '{"n":1}\nplain text\n\n[2]\n' });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(
+      piped.stdout.trim().split('\n').length,
+      3,
+      'one result line per publication; blank lines skipped',
+    );
+    const dash = await herald(['publish', 'cli-lines', '-', ...s], { input: 'last' });
+    assert.equal(dash.code, 0, dash.stderr);
+    const history = JSON.parse((await herald(['history', 'cli-lines', ...s])).stdout);
+    assert.deepEqual(
+      history.publications.map((p: { data: unknown }) => p.data),
+      [{ n: 1 }, 'plain text', [2], 'last'],
+    );
+  });
+
+  test('--api-url and HERALD_API_URL name the server too', async () => {
+    const flag = await herald(['info', '--api-url', server.http]);
+    assert.equal(flag.code, 0, flag.stderr);
+    const env = await herald(['info'], { env: { HERALD_API_URL: server.http } });
+    assert.equal(env.code, 0, env.stderr);
+    assert.equal(JSON.parse(env.stdout).nodes.length, 1);
+  });
+
+  test('a server that is not there is named, exit 1', async () => {
+    const closed = await startHerald();
+    const url = closed.http;
+    await closed.stop();
+    const r = await herald(['info', '--server', url]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.trim(),
+      `herald: cannot reach the server at ${url} (ECONNREFUSED); is it running? (--server URL)`,
+    );
+  });
+
   test('bad arguments exit 2 with a message', async () => {
-    const missing = await herald(['publish', 'only-a-channel']);
+    const notUrl = await herald(['info', '--server', 'localhost:8080']);
+    assert.equal(notUrl.code, 2);
+    assert.match(notUrl.stderr, /--server must be an http:\/\/ or https:\/\/ URL/);
+    const missing = await herald(['publish', 'a-channel', 'data', 'and-more']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /publish: wrong number of arguments/);
     const unknown = await herald(['history', 'x', '--bogus']);
