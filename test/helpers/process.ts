@@ -1,6 +1,7 @@
 // Runs `herald serve` as a child process, the way a user does, and finds the port it listens on.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { OPEN_NAMESPACE } from '../../src/config.js';
 import { track } from './children.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -16,17 +17,7 @@ export interface HeraldProcess {
 
 /** Channels open to every client (see TEST_OPEN_POLICY in herald.ts); a test's env or flags win. */
 export const OPEN_POLICY_ENV = {
-  HERALD_DEFAULT_NAMESPACE: JSON.stringify({
-    allow_subscribe_for_client: true,
-    allow_subscribe_for_anonymous: true,
-    allow_publish_for_client: true,
-    allow_publish_for_anonymous: true,
-    allow_history_for_client: true,
-    allow_history_for_anonymous: true,
-    allow_presence_for_client: true,
-    allow_presence_for_anonymous: true,
-    presence_show_info: true,
-  }),
+  HERALD_DEFAULT_NAMESPACE: JSON.stringify({ ...OPEN_NAMESPACE, presence_show_info: true }),
 };
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
