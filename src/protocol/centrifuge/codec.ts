@@ -9,6 +9,7 @@ import {
   encodeLeavePush,
   encodePublicationPush,
   encodeResult,
+  encodeSubscribePush,
   encodeUnsubscribePush,
   PING,
 } from './replies.js';
@@ -27,6 +28,8 @@ export interface ClientCodec {
   join(channel: string, info: ClientInfo): Encoded;
   leave(channel: string, info: ClientInfo): Encoded;
   unsubscribe(channel: string, code: number, reason: string): Encoded;
+  /** A server-side subscription made after connect; `result` as a subscribe result shows it. */
+  subscribe(channel: string, result: object): Encoded;
   /** A disconnect told in-band, where the transport has no close code (HTTP streams). */
   disconnect(code: number, reason: string, reconnect: boolean): Encoded;
   publication(pub: Publication): Encoded;
@@ -41,6 +44,7 @@ export const jsonCodec: ClientCodec = {
   join: encodeJoinPush,
   leave: encodeLeavePush,
   unsubscribe: encodeUnsubscribePush,
+  subscribe: encodeSubscribePush,
   disconnect: (code, reason, reconnect) =>
     JSON.stringify({ push: { disconnect: { code, reason, reconnect } } }),
   publication: encodePublicationPush,

@@ -11,6 +11,7 @@ import type { Door } from '../door.js';
 import { registerFallbackTransports } from './emulation.js';
 import { Keepalive } from './keepalive.js';
 import { ClientSession, type SessionContext } from './session.js';
+import { applyUserCommand } from './user-commands.js';
 import { WsTransport } from './ws-transport.js';
 
 export const CENTRIFUGE_PATH = '/connection/websocket';
@@ -61,6 +62,7 @@ export const centrifugeDoor: Door = {
     keepalive.start();
     servers.set(hub, { sessions, wss });
     registerFallbackTransports(ctx, sctx);
+    hub.users.register((cmd) => applyUserCommand(sessions, cmd, sctx.log));
 
     ctx.upgrades.add(CENTRIFUGE_PATH, (req, socket, head) => {
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
