@@ -12,6 +12,8 @@ import {
   encodeSubscribePush,
   encodeUnsubscribePush,
   PING,
+  wireClientInfo,
+  wirePublication,
 } from './replies.js';
 
 export type CodecName = 'json' | 'protobuf';
@@ -33,6 +35,10 @@ export interface ClientCodec {
   /** A disconnect told in-band, where the transport has no close code (HTTP streams). */
   disconnect(code: number, reason: string, reconnect: boolean): Encoded;
   publication(pub: Publication): Encoded;
+  /** A publication inside a result (recovery, history), in this encoding's field types. */
+  wirePublication(pub: Publication): object;
+  /** A client's info inside a result (presence). */
+  wireClientInfo(info: ClientInfo): object;
   readonly ping: Encoded;
 }
 
@@ -48,5 +54,7 @@ export const jsonCodec: ClientCodec = {
   disconnect: (code, reason, reconnect) =>
     JSON.stringify({ push: { disconnect: { code, reason, reconnect } } }),
   publication: encodePublicationPush,
+  wirePublication,
+  wireClientInfo,
   ping: PING,
 };

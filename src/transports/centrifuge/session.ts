@@ -20,7 +20,7 @@ import type {
 } from '../../model/index.js';
 import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { Command, ConnectRequest, SubscribeRequest } from '../../protocol/centrifuge/commands.js';
-import { wireClientInfo, wirePublication } from '../../protocol/centrifuge/replies.js';
+import { fromBytes } from '../../protocol/payload.js';
 import type { DoorCounters } from '../door-stats.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
@@ -479,7 +479,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       reply.was_recovering = true;
       if (result.recovered) {
         reply.recovered = true;
-        reply.publications = result.publications.map(wirePublication);
+        reply.publications = result.publications.map((p) => this.transport.codec.wirePublication(p));
       }
     }
     return {
@@ -548,10 +548,12 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
 
   private async publish(channel: string, data: unknown): Promise<object> {
     this.ctx.counters.messagesIn++;
+    // A Protobuf client publishes bytes: kept as they are for byte-oriented subscribers.
+    const req = data instanceof Uint8Array ? fromBytes(data) : { data };
     await this.ctx.clients.publish(
       this.identity,
       channel,
-      { data, info: this.info },
+      { ...req, info: this.info },
       { subscribed: this.subs.has(channel) },
     );
     return {};
@@ -574,7 +576,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       throw new HeraldError('UNRECOVERABLE_POSITION', 'the stream epoch changed');
     }
     return {
-      publications: h.publications.map(wirePublication),
+      publications: h.publications.map((p) => this.transport.codec.wirePublication(p)),
       epoch: h.position.epoch,
       offset: h.position.offset,
     };
@@ -584,8 +586,8 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
     const all = await this.ctx.clients.presence(this.identity, channel, {
       subscribed: this.subs.has(channel),
     });
-    const presence: Record<string, ReturnType<typeof wireClientInfo>> = {};
-    for (const [id, info] of Object.entries(all)) presence[id] = wireClientInfo(info);
+    const presence: Record<string, object> = {};
+    for (const [id, info] of Object.entries(all)) presence[id] = this.transport.codec.wireClientInfo(info);
     return { presence };
   }
 
