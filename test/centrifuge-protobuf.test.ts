@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { once, sdkClient, subscribed } from './helpers/centrifuge.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { api } from './helpers/http.js';
+import { MqttTestClient } from './helpers/mqtt.js';
 import { until } from './helpers/until.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough';
@@ -66,7 +67,11 @@ for (const transport of ['websocket', 'http_stream'] as const) {
     };
 
     before(async () => {
-      server = await startHerald({ tokenHmacSecret: SECRET, allowClientConnectWithoutToken: true });
+      server = await startHerald({
+        tokenHmacSecret: SECRET,
+        allowClientConnectWithoutToken: true,
+        mqttPort: 'auto',
+      });
     });
     after(async () => {
       for (const c of clients) c.disconnect();
@@ -111,6 +116,26 @@ for (const transport of ['websocket', 'http_stream'] as const) {
         { $binary: b64 },
         { from: 'protobuf' },
       ]);
+    });
+
+    test('MQTT payloads and Protobuf publications cross over byte-exact', async () => {
+      const c = protobufClient();
+      await connect(c);
+      const seen: unknown[] = [];
+      const sub = await subscribe(c, 'wire', seen);
+      const mqtt = await MqttTestClient.connect(`mqtt://127.0.0.1:${server.mqttPort}`);
+      try {
+        await mqtt.client.subscribeAsync('wire', { qos: 1 });
+        await mqtt.client.publishAsync('wire', Buffer.from(BINARY), { qos: 1 });
+        await until(() => seen.length === 1, { what: 'the MQTT payload' });
+        assert.deepEqual([...(seen[0] as Uint8Array)], [...BINARY]);
+        assert.deepEqual([...(await mqtt.next()).payload], [...BINARY], 'its own message back');
+        const mine = Uint8Array.from([0x00, 0xc3, 0x28, 0x7b]);
+        await sub.publish(mine);
+        assert.deepEqual([...(await mqtt.next()).payload], [...mine]);
+      } finally {
+        await mqtt.client.endAsync();
+      }
     });
 
     test('history, presence and errors in Protobuf replies', async () => {
