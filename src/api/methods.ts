@@ -8,6 +8,7 @@ import type { HistoryQuery, PublishRequest } from '../model/index.js';
 import { fromBytes } from '../protocol/payload.js';
 import { clientInfoJson } from '../protocol/publication.js';
 import { globMatch } from './glob.js';
+import { disconnectUser, refreshUser, subscribeUser, unsubscribeUser, userSchemas } from './user-methods.js';
 
 /** What every method runs against: the hub, and the limits it enforces. */
 export interface ApiContext {
@@ -139,6 +140,11 @@ export const methods: Record<string, Method> = {
     });
     return { channels: out };
   }),
+
+  subscribe: method(userSchemas.subscribe, ({ hub }, p) => subscribeUser(hub, p)),
+  unsubscribe: method(userSchemas.unsubscribe, ({ hub }, p) => unsubscribeUser(hub, p)),
+  disconnect: method(userSchemas.disconnect, ({ hub }, p) => disconnectUser(hub, p)),
+  refresh: method(userSchemas.refresh, ({ hub }, p) => refreshUser(hub, p)),
 
   info: method(z.object({}), async ({ hub }) => {
     const nodes = await hub.nodes();

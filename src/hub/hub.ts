@@ -26,6 +26,7 @@ import { defaultHubOptions, type HubOptions } from './options.js';
 import { PatternRegistry } from './patterns.js';
 import { payloadDepthProblem } from './payload-limits.js';
 import { PresenceTracker } from './presence.js';
+import { UserControl } from './user-control.js';
 
 export type { SubscribeOptions, SubscribeResult } from './channels.js';
 export { defaultHubOptions, type HubOptions } from './options.js';
@@ -40,6 +41,8 @@ export class Hub {
   private readonly counts: ChannelCountReporter;
   /** Node-to-node messages through the engine (fallback transports, per-user control). */
   readonly nodeMessages: NodeMessages;
+  /** The backend's commands to a user's connections, on whichever node they are. */
+  readonly users: UserControl;
   private beatTimer: NodeJS.Timeout | undefined;
   private clientCount = 0;
   private subscriptionCount = 0;
@@ -83,6 +86,12 @@ export class Hub {
     this.presenceTracker = new PresenceTracker(engine, o.presenceTtl, log);
     this.counts = new ChannelCountReporter(engine, o.nodeName, this.channels, log);
     this.nodeMessages = new NodeMessages(engine, log);
+    this.users = new UserControl(
+      this.nodeMessages,
+      o.nodeName,
+      async () => (await this.nodes()).map((n) => n.name),
+      log,
+    );
   }
 
   async start(): Promise<void> {

@@ -9,8 +9,11 @@ import {
   encodeLeavePush,
   encodePublicationPush,
   encodeResult,
+  encodeSubscribePush,
   encodeUnsubscribePush,
   PING,
+  wireClientInfo,
+  wirePublication,
 } from './replies.js';
 
 export type CodecName = 'json' | 'protobuf';
@@ -27,9 +30,15 @@ export interface ClientCodec {
   join(channel: string, info: ClientInfo): Encoded;
   leave(channel: string, info: ClientInfo): Encoded;
   unsubscribe(channel: string, code: number, reason: string): Encoded;
+  /** A server-side subscription made after connect; `result` as a subscribe result shows it. */
+  subscribe(channel: string, result: object): Encoded;
   /** A disconnect told in-band, where the transport has no close code (HTTP streams). */
   disconnect(code: number, reason: string, reconnect: boolean): Encoded;
   publication(pub: Publication): Encoded;
+  /** A publication inside a result (recovery, history), in this encoding's field types. */
+  wirePublication(pub: Publication): object;
+  /** A client's info inside a result (presence). */
+  wireClientInfo(info: ClientInfo): object;
   readonly ping: Encoded;
 }
 
@@ -41,8 +50,11 @@ export const jsonCodec: ClientCodec = {
   join: encodeJoinPush,
   leave: encodeLeavePush,
   unsubscribe: encodeUnsubscribePush,
+  subscribe: encodeSubscribePush,
   disconnect: (code, reason, reconnect) =>
     JSON.stringify({ push: { disconnect: { code, reason, reconnect } } }),
   publication: encodePublicationPush,
+  wirePublication,
+  wireClientInfo,
   ping: PING,
 };

@@ -19,11 +19,20 @@ export const METHODS = [
 ] as const;
 export type Method = (typeof METHODS)[number];
 
+/** Where a server-side subscription left off, as the SDK sends it on reconnect (connect `subs`). */
+export interface ServerSubRecovery {
+  recover: boolean;
+  epoch: string;
+  offset: number;
+}
+
 export interface ConnectRequest {
   token?: string;
   data?: unknown;
   name?: string;
   version?: string;
+  /** Per channel of a server-side subscription: recover from there. */
+  subs?: Record<string, ServerSubRecovery>;
 }
 
 export interface SubscribeRequest {
@@ -104,6 +113,22 @@ function channelOf(o: Obj): string {
   return c;
 }
 
+function serverSubs(v: unknown): Record<string, ServerSubRecovery> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw bad('subs must be an object');
+  // A map without a prototype: a channel named __proto__ is a key like any other.
+  const out: Record<string, ServerSubRecovery> = Object.create(null);
+  for (const [channel, s] of Object.entries(v)) {
+    if (!isObject(s)) throw bad('subs entries must be objects');
+    out[channel] = {
+      recover: optBool(s, 'recover'),
+      epoch: optString(s, 'epoch') ?? '',
+      offset: optUint(s, 'offset') ?? 0,
+    };
+  }
+  return out;
+}
+
 /** Decodes one JSON command. Throws BAD_REQUEST (a protocol violation) on anything malformed. */
 export function decodeCommand(value: unknown): Command {
   if (!isObject(value)) throw bad('a command must be a JSON object');
@@ -120,17 +145,17 @@ export function decodeCommand(value: unknown): Command {
   // Every other command is answered, and an answer needs an id to land on.
   if (id === 0) throw bad(`${method} without an id`);
   switch (method) {
-    case 'connect':
-      return {
-        id,
-        method,
-        params: {
-          token: optString(p, 'token'),
-          data: p.data,
-          name: optString(p, 'name'),
-          version: optString(p, 'version'),
-        },
+    case 'connect': {
+      const params: ConnectRequest = {
+        token: optString(p, 'token'),
+        data: p.data,
+        name: optString(p, 'name'),
+        version: optString(p, 'version'),
       };
+      const subs = serverSubs(p.subs);
+      if (subs) params.subs = subs;
+      return { id, method, params };
+    }
     case 'subscribe':
       return {
         id,

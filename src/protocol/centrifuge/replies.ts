@@ -68,6 +68,10 @@ export function encodeUnsubscribePush(channel: string, code: number, reason: str
   return push(channel, 'unsubscribe', { code, reason });
 }
 
+export function encodeSubscribePush(channel: string, result: object): string {
+  return push(channel, 'subscribe', result);
+}
+
 /**
  * The publication push as every subscriber of this format receives it: the hub encodes it once per
  * publication, as a complete WebSocket text frame, and the door writes the same bytes to each socket

@@ -6,6 +6,13 @@ import type { FrameFormat } from '../../model/index.js';
 import type { Encoded } from './codec.js';
 import { encodePublicationPush } from './replies.js';
 
+/** One /emulation request: commands for a session, on the node that holds it. */
+export interface EmulationRequestBody {
+  session: string;
+  node: string;
+  data: Buffer;
+}
+
 export function streamFrame(message: Encoded): Buffer {
   if (typeof message === 'string') return Buffer.from(`${message}\n`, 'utf8');
   return Buffer.from(message.buffer, message.byteOffset, message.byteLength);

@@ -1,16 +1,24 @@
 // The WebSocket channel protocol door at /connection/websocket, compatible with Centrifugo's client
-// protocol v2 (JSON), so the `centrifuge` SDKs work unmodified. The door owns the sockets; each
+// protocol v2 (JSON and Protobuf), so the `centrifuge` SDKs work unmodified. The door owns the sockets; each
 // connection is a ClientSession that translates commands to hub calls.
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Disconnects } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import { jsonCodec } from '../../protocol/centrifuge/codec.js';
+import {
+  centrifugeProtobufFormat,
+  centrifugeProtobufStreamFormat,
+  decodeProtobufEmulation,
+  protobufCodec,
+} from '../../protocol/centrifuge/protobuf-codec.js';
 import { centrifugeJsonFormat } from '../../protocol/centrifuge/replies.js';
+import { streamFrame } from '../../protocol/centrifuge/stream-formats.js';
 import type { Door } from '../door.js';
 import { registerFallbackTransports } from './emulation.js';
 import { Keepalive } from './keepalive.js';
 import { ClientSession, type SessionContext } from './session.js';
+import { applyUserCommand } from './user-commands.js';
 import { WsTransport } from './ws-transport.js';
 
 export const CENTRIFUGE_PATH = '/connection/websocket';
@@ -39,8 +47,6 @@ export const centrifugeDoor: Door = {
       maxPayload: config.maxMessageSize,
       perMessageDeflate: false,
       clientTracking: true,
-      // The Protobuf client is accepted only to be told plainly, by close code, that it is not
-      // served: a refused upgrade would look like a network failure and be retried forever.
       handleProtocols: (protocols) =>
         protocols.has(PROTOBUF_SUBPROTOCOL)
           ? PROTOBUF_SUBPROTOCOL
@@ -60,19 +66,26 @@ export const centrifugeDoor: Door = {
     const keepalive = new Keepalive(sessions, config);
     keepalive.start();
     servers.set(hub, { sessions, wss });
-    registerFallbackTransports(ctx, sctx);
+    registerFallbackTransports(ctx, sctx, {
+      protobufStream: {
+        codec: protobufCodec,
+        format: centrifugeProtobufStreamFormat,
+        frame: streamFrame,
+        contentType: 'application/octet-stream',
+      },
+      decodeProtobufRequest: decodeProtobufEmulation,
+    });
+    hub.users.register((cmd) => applyUserCommand(sessions, cmd, sctx.log));
 
     ctx.upgrades.add(CENTRIFUGE_PATH, (req, socket, head) => {
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
     });
 
     function onConnection(ws: WebSocket, _req: IncomingMessage): void {
-      if (ws.protocol === PROTOBUF_SUBPROTOCOL) {
-        ws.on('error', () => {});
-        ws.close(Disconnects.INAPPROPRIATE_PROTOCOL.code, 'protobuf encoding is not supported, use JSON');
-        return;
-      }
-      const transport = new WsTransport(ws, jsonCodec, centrifugeJsonFormat, config.maxBufferedBytes);
+      const transport =
+        ws.protocol === PROTOBUF_SUBPROTOCOL
+          ? new WsTransport(ws, protobufCodec, centrifugeProtobufFormat, config.maxBufferedBytes)
+          : new WsTransport(ws, jsonCodec, centrifugeJsonFormat, config.maxBufferedBytes);
       const session = new ClientSession(transport, sctx);
       transport.attach(
         session,

@@ -13,6 +13,7 @@ import { type ClientCodec, jsonCodec } from '../../protocol/centrifuge/codec.js'
 import {
   centrifugeJsonStreamFormat,
   centrifugeSseFormat,
+  type EmulationRequestBody,
   sseFrame,
   streamFrame,
 } from '../../protocol/centrifuge/stream-formats.js';
@@ -25,12 +26,7 @@ export const HTTP_STREAM_PATH = '/connection/http_stream';
 export const SSE_PATH = '/connection/sse';
 export const EMULATION_PATH = '/emulation';
 
-/** One /emulation request: commands for a session, on the node that holds it. */
-export interface EmulationRequest {
-  session: string;
-  node: string;
-  data: Buffer;
-}
+export type EmulationRequest = EmulationRequestBody;
 
 const RELAY_KIND = 'centrifuge-emulation';
 
@@ -45,7 +41,7 @@ function decodeRelayed(body: Buffer, node: string): EmulationRequest {
 }
 
 /** What a codec's stream variant needs: the encoding, how replies and publications are framed. */
-interface StreamKind {
+export interface StreamKind {
   codec: ClientCodec;
   format: StreamTransport['format'];
   frame(message: string | Uint8Array): Buffer;

@@ -8,7 +8,7 @@ import { ANONYMOUS, type Identity, identityFromClaims } from '../../auth/identit
 import { TokenError, type TokenVerifier, tokenReplyError } from '../../auth/tokens.js';
 import type { Config } from '../../config.js';
 import { type DisconnectDef, Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
-import type { Hub } from '../../hub/hub.js';
+import type { Hub, SubscribeResult } from '../../hub/hub.js';
 import { CommandRate } from '../../limits/command-rate.js';
 import type {
   ClientInfo,
@@ -20,7 +20,7 @@ import type {
 } from '../../model/index.js';
 import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { Command, ConnectRequest, SubscribeRequest } from '../../protocol/centrifuge/commands.js';
-import { wireClientInfo, wirePublication } from '../../protocol/centrifuge/replies.js';
+import { fromBytes } from '../../protocol/payload.js';
 import type { DoorCounters } from '../door-stats.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
@@ -43,6 +43,32 @@ interface ChannelSub {
   joinLeave: boolean;
   /** Whether this connection is in the channel's presence (and must leave it). */
   present: boolean;
+  /** Subscribed by the server (token claim, server API): the client cannot resubscribe it alone. */
+  server: boolean;
+}
+
+/** One subscription to make, whoever asked for it. */
+interface AttachRequest {
+  channel: string;
+  recover: boolean;
+  epoch: string;
+  offset: number;
+  positioned: boolean;
+  recoverable: boolean;
+  joinLeave: boolean;
+  server: boolean;
+  /** The hub call: through the channel policy for what a client asked, past it for the backend. */
+  via(since: StreamPosition | undefined): Promise<SubscribeResult>;
+}
+
+/** A subscription made in the hub but not yet live: its reply goes out first, then start(). */
+interface Attached {
+  /** The subscribe result as the protocol shows it (also a connect result's `subs` entry). */
+  reply: Record<string, unknown>;
+  /** Live delivery and presence; call after the reply was sent. */
+  start(): Promise<void>;
+  /** The reply could not be sent after all: undo. */
+  cancel(): void;
 }
 
 export class ClientSession implements Subscriber<Buffer>, TransportPeer {
@@ -134,6 +160,13 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   onInsufficientState(channel: string): void {
     const sub = this.subs.get(channel);
     if (!sub || this.closed) return;
+    if (sub.server) {
+      // The SDK has no way to resubscribe a server-side subscription: it reconnects, and its
+      // connect command recovers every one of them.
+      this.ctx.log.warn({ client: this.id, channel }, 'insufficient state on a server-side subscription');
+      this.disconnect(Disconnects.INSUFFICIENT_STATE);
+      return;
+    }
     // Only this subscription resyncs: the SDK subscribes again from its last position, and the
     // connection and its other channels carry on.
     this.ctx.log.warn({ client: this.id, channel }, 'insufficient state, unsubscribing to resync');
@@ -217,7 +250,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
   private handle(cmd: Command): Promise<object | undefined> | object | undefined {
     switch (cmd.method) {
       case 'connect':
-        return this.connect(cmd.params);
+        return this.connect(cmd.id, cmd.params);
       case 'subscribe':
         return this.subscribe(cmd.id, cmd.params);
       case 'unsubscribe':
@@ -248,7 +281,8 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
 
   // ---- commands ---------------------------------------------------------------------------------
 
-  private async connect(req: ConnectRequest): Promise<object> {
+  /** Replies by itself (undefined): server-side subscriptions start only after the reply. */
+  private async connect(id: number, req: ConnectRequest): Promise<undefined> {
     if (this.connected) throw new ProtocolViolation(Disconnects.BAD_REQUEST);
     const { verifier, config, hub } = this.ctx;
     let identity: Identity = { user: '', client: this.id };
@@ -264,14 +298,13 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
     } else if (verifier && !config.allowClientConnectWithoutToken) {
       throw new HeraldError('UNAUTHORIZED', 'a connection token is required');
     }
-    if (this.closed) return {};
+    if (this.closed) return undefined;
     this.identity = identity;
     this.info = { client: this.id, user: identity.user, transport: this.transport.name };
     if (identity.info !== undefined) this.info.connInfo = identity.info;
-    this.connected = true;
-    this.connectedAt = Date.now();
-    hub.clientConnected();
-    return {
+    const attached = await this.serverSubsAtConnect(identity, req);
+    if (!attached) return undefined;
+    const result: Record<string, unknown> = {
       client: this.id,
       version: SERVER_VERSION,
       ping: config.clientPing,
@@ -279,6 +312,62 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       ...this.transport.emulation,
       ...this.expiry(),
     };
+    if (attached.size > 0) {
+      const subs: Record<string, unknown> = {};
+      for (const [channel, a] of attached) subs[channel] = a.reply;
+      result.subs = subs;
+    }
+    let answer: Encoded;
+    try {
+      answer = this.transport.codec.result(id, 'connect', result);
+    } catch (err) {
+      for (const a of attached.values()) a.cancel();
+      throw err;
+    }
+    this.connected = true;
+    this.connectedAt = Date.now();
+    hub.clientConnected();
+    this.send(answer);
+    for (const a of attached.values()) await a.start();
+    return undefined;
+  }
+
+  /**
+   * The token's channels, subscribed by the server with recovery from where the connect command
+   * says each one left off. All or none: undefined when the connection closed meanwhile.
+   */
+  private async serverSubsAtConnect(
+    identity: Identity,
+    req: ConnectRequest,
+  ): Promise<Map<string, Attached> | undefined> {
+    const { clients, config } = this.ctx;
+    const attached = new Map<string, Attached>();
+    try {
+      for (const channel of new Set(identity.channels ?? [])) {
+        // Before anything is read about the channel, as for a client's own subscribe.
+        clients.check(identity, 'subscribe', channel);
+        const r = req.subs?.[channel];
+        const a = await this.attach({
+          channel,
+          recover: r?.recover ?? false,
+          epoch: r?.epoch ?? '',
+          offset: r?.offset ?? 0,
+          positioned: false,
+          recoverable: true,
+          joinLeave: false,
+          server: true,
+          via: (since) =>
+            clients.subscribe(identity, channel, this, { since, limit: config.maxRecoveryPublications }),
+        });
+        if (!a) throw new Closed();
+        attached.set(channel, a);
+      }
+    } catch (err) {
+      for (const a of attached.values()) a.cancel();
+      if (err instanceof Closed) return undefined;
+      throw err;
+    }
+    return attached;
   }
 
   private expiry(): { expires?: true; ttl?: number } {
@@ -302,13 +391,44 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
     return { client: this.id, version: SERVER_VERSION, ...this.expiry() };
   }
 
-  private async subscribe(_id: number, req: SubscribeRequest): Promise<undefined> {
-    const hub: Hub = this.ctx.hub;
+  private async subscribe(id: number, req: SubscribeRequest): Promise<undefined> {
     const { config, clients } = this.ctx;
     const { channel } = req;
     const access = { subscriptionToken: await this.subscriptionToken(channel, req.token) };
     // Before anything is read about the channel, even its position for a recovery.
-    this.ctx.clients.check(this.identity, 'subscribe', channel, access);
+    clients.check(this.identity, 'subscribe', channel, access);
+    const a = await this.attach({
+      ...req,
+      server: false,
+      via: (since) =>
+        clients.subscribe(
+          this.identity,
+          channel,
+          this,
+          { since, limit: config.maxRecoveryPublications },
+          access,
+        ),
+    });
+    if (!a) return undefined;
+    let answer: Encoded;
+    try {
+      answer = this.transport.codec.result(id, 'subscribe', a.reply);
+    } catch (err) {
+      // Answered as an error (an unencodable publication, say): the client is not subscribed, so
+      // neither is this connection.
+      a.cancel();
+      throw err;
+    }
+    // The reply goes out before live delivery starts: what arrived meanwhile follows it, in order.
+    this.send(answer);
+    await a.start();
+    return undefined;
+  }
+
+  /** Subscribes in the hub and builds the result; undefined when the connection closed meanwhile. */
+  private async attach(req: AttachRequest): Promise<Attached | undefined> {
+    const { hub, config, clients } = this.ctx;
+    const { channel } = req;
     if (this.subs.has(channel)) throw new HeraldError('ALREADY_SUBSCRIBED', channel);
     if (this.subs.size >= config.maxChannelsPerClient) {
       throw new HeraldError(
@@ -328,68 +448,65 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
     const sub: ChannelSub = {
       joinLeave: req.joinLeave || clients.policy.forcesJoinLeave(channel),
       present: false,
+      server: req.server,
     };
     this.subs.set(channel, sub);
     this.ctx.counters.subscriptions++;
-    let result: Awaited<ReturnType<Hub['subscribe']>>;
-    try {
-      result = await clients.subscribe(
-        this.identity,
-        channel,
-        this,
-        { since, limit: config.maxRecoveryPublications },
-        access,
-      );
-    } catch (err) {
+    const drop = () => {
+      if (this.subs.get(channel) !== sub) return;
       this.subs.delete(channel);
       this.ctx.counters.subscriptions--;
+    };
+    let result: SubscribeResult;
+    try {
+      result = await req.via(since);
+    } catch (err) {
+      drop();
       throw err;
     }
     if (this.closed) {
       hub.unsubscribe(channel, this);
       return undefined;
     }
-    let answer: Encoded;
-    try {
-      const reply: Record<string, unknown> = {};
-      if (recoverable) reply.recoverable = true;
-      if (positioned) {
-        reply.positioned = true;
-        reply.epoch = result.position.epoch;
-        reply.offset = result.position.offset;
+    const reply: Record<string, unknown> = {};
+    if (recoverable) reply.recoverable = true;
+    if (positioned) {
+      reply.positioned = true;
+      reply.epoch = result.position.epoch;
+      reply.offset = result.position.offset;
+    }
+    if (req.recover) {
+      reply.was_recovering = true;
+      if (result.recovered) {
+        reply.recovered = true;
+        reply.publications = result.publications.map((p) => this.transport.codec.wirePublication(p));
       }
-      if (req.recover) {
-        reply.was_recovering = true;
-        if (result.recovered) {
-          reply.recovered = true;
-          reply.publications = result.publications.map(wirePublication);
+    }
+    return {
+      reply,
+      cancel: () => {
+        drop();
+        hub.unsubscribe(channel, this);
+      },
+      start: async () => {
+        try {
+          result.start();
+        } catch (err) {
+          // The client already believes it is subscribed; only a reconnect (and recovery) is honest.
+          this.fail(err);
+          return;
         }
-      }
-      answer = this.transport.codec.result(_id, 'subscribe', reply);
-    } catch (err) {
-      // Answered as an error (an unencodable publication, say): the client is not subscribed, so
-      // neither is this connection.
-      this.subs.delete(channel);
-      this.ctx.counters.subscriptions--;
-      hub.unsubscribe(channel, this);
-      throw err;
-    }
-    // The reply goes out before live delivery starts: what arrived meanwhile follows it, in order.
-    this.send(answer);
-    try {
-      result.start();
-    } catch (err) {
-      // The client already believes it is subscribed; only a reconnect (and recovery) is honest.
-      this.fail(err);
-      return undefined;
-    }
-    // Told to resync while starting: that subscription is gone already, and must not join.
-    if (this.subs.get(channel) !== sub) return undefined;
-    sub.present = true;
-    await hub.join(channel, this.info, clients.joinLeave(channel)).catch((err) => {
-      this.ctx.log.warn({ client: this.id, channel, err: (err as Error).message }, 'presence join failed');
-    });
-    return undefined;
+        // Told to resync while starting: that subscription is gone already, and must not join.
+        if (this.subs.get(channel) !== sub) return;
+        sub.present = true;
+        await hub.join(channel, this.info, clients.joinLeave(channel)).catch((err) => {
+          this.ctx.log.warn(
+            { client: this.id, channel, err: (err as Error).message },
+            'presence join failed',
+          );
+        });
+      },
+    };
   }
 
   /**
@@ -431,10 +548,12 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
 
   private async publish(channel: string, data: unknown): Promise<object> {
     this.ctx.counters.messagesIn++;
+    // A Protobuf client publishes bytes: kept as they are for byte-oriented subscribers.
+    const req = data instanceof Uint8Array ? fromBytes(data) : { data };
     await this.ctx.clients.publish(
       this.identity,
       channel,
-      { data, info: this.info },
+      { ...req, info: this.info },
       { subscribed: this.subs.has(channel) },
     );
     return {};
@@ -457,7 +576,7 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       throw new HeraldError('UNRECOVERABLE_POSITION', 'the stream epoch changed');
     }
     return {
-      publications: h.publications.map(wirePublication),
+      publications: h.publications.map((p) => this.transport.codec.wirePublication(p)),
       epoch: h.position.epoch,
       offset: h.position.offset,
     };
@@ -467,8 +586,8 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
     const all = await this.ctx.clients.presence(this.identity, channel, {
       subscribed: this.subs.has(channel),
     });
-    const presence: Record<string, ReturnType<typeof wireClientInfo>> = {};
-    for (const [id, info] of Object.entries(all)) presence[id] = wireClientInfo(info);
+    const presence: Record<string, object> = {};
+    for (const [id, info] of Object.entries(all)) presence[id] = this.transport.codec.wireClientInfo(info);
     return { presence };
   }
 
@@ -477,6 +596,53 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
       subscribed: this.subs.has(channel),
     });
     return { num_clients: s.numClients, num_users: s.numUsers };
+  }
+
+  // ---- the backend's commands (server API) -------------------------------------------------------
+
+  /** Subscribes this connection on the backend's say: a `subscribe` push, no policy asked. */
+  async serverSubscribe(channel: string): Promise<void> {
+    if (!this.isConnected || this.subs.has(channel)) return;
+    const { config } = this.ctx;
+    const hub: Hub = this.ctx.hub;
+    hub.validateChannel(channel);
+    const a = await this.attach({
+      channel,
+      recover: false,
+      epoch: '',
+      offset: 0,
+      positioned: false,
+      recoverable: true,
+      joinLeave: false,
+      server: true,
+      via: (since) => hub.subscribe(channel, this, { since, limit: config.maxRecoveryPublications }),
+    });
+    if (!a) return;
+    let push: Encoded;
+    try {
+      push = this.transport.codec.subscribe(channel, a.reply);
+    } catch (err) {
+      a.cancel();
+      throw err;
+    }
+    this.send(push);
+    await a.start();
+  }
+
+  /** Ends one subscription, client-side or server-side, with an unsubscribe push (2000). */
+  async serverUnsubscribe(channel: string): Promise<void> {
+    const sub = this.subs.get(channel);
+    if (!sub || this.closed) return;
+    const u = Unsubscribes.SERVER;
+    this.send(this.transport.codec.unsubscribe(channel, u.code, u.reason));
+    await this.leave(channel, sub);
+  }
+
+  /** A new connection expiry from the backend (ms since the Unix epoch, 0 = never), or the end. */
+  serverRefresh(expired: boolean, expiresAt: number): void {
+    if (!this.isConnected) return;
+    if (expired) this.disconnect(Disconnects.EXPIRED);
+    else this.expiresAt = expiresAt;
   }
 
   // ---- end of life ------------------------------------------------------------------------------
@@ -501,6 +667,9 @@ export class ClientSession implements Subscriber<Buffer>, TransportPeer {
     this.connected = false;
   }
 }
+
+/** The connection closed while a connect was under way: nothing to answer. */
+class Closed extends Error {}
 
 /** A command that breaks the protocol: the connection ends with this disconnect code. */
 class ProtocolViolation extends Error {
