@@ -1,0 +1,260 @@
+// What every channel-protocol session is, whatever it says: its state, the one bounded send path,
+// the hub's Subscriber side (deliveries, presence, resync), commands taken strictly in order with
+// back-pressure, and the end of its life. The commands themselves are in session.ts.
+
+import { randomUUID } from 'node:crypto';
+import type { ClientHub } from '../../auth/client-hub.js';
+import { ANONYMOUS, type Identity } from '../../auth/identity.js';
+import type { TokenVerifier } from '../../auth/tokens.js';
+import type { Config } from '../../config.js';
+import { type DisconnectDef, Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
+import type { Hub } from '../../hub/hub.js';
+import { CommandRate } from '../../limits/command-rate.js';
+import type { ClientInfo, FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
+import type { Encoded } from '../../protocol/centrifuge/codec.js';
+import type { Command } from '../../protocol/centrifuge/commands.js';
+import type { DoorCounters } from '../door-stats.js';
+import type { SessionTransport, TransportPeer } from './transport.js';
+
+/** What a session needs from its door: shared settings and the registry it leaves on close. */
+export interface SessionContext {
+  readonly hub: Hub;
+  /** Every command a client sends goes through here: the channel policy is asked first. */
+  readonly clients: ClientHub;
+  /** This door's figures for /metrics. */
+  readonly counters: DoorCounters;
+  readonly config: Config;
+  readonly log: Logger & { info(obj: object, msg?: string): void };
+  readonly verifier: TokenVerifier | undefined;
+  readonly sessions: Set<SessionBase>;
+}
+
+export interface ChannelSub {
+  joinLeave: boolean;
+  /** Whether this connection is in the channel's presence (and must leave it). */
+  present: boolean;
+  /** Subscribed by the server (token claim, server API): the client cannot resubscribe it alone. */
+  server: boolean;
+}
+
+export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
+  readonly format: FrameFormat<Buffer>;
+  readonly id = randomUUID();
+  info: ClientInfo;
+  /** Who the connect command proved this client to be. */
+  identity: Identity = ANONYMOUS;
+  protected connected = false;
+  protected closed = false;
+  protected readonly subs = new Map<string, ChannelSub>();
+  protected readonly queue: Command[] = [];
+  protected running = false;
+  /** Disconnected for not reading fast enough (a slow-consumer cut-off, for /metrics). */
+  protected cutSlow = false;
+  /** The code this side closed with, for the disconnect counters; unset when the peer left. */
+  protected closeCode: number | undefined;
+  /** Milliseconds since the Unix epoch. */
+  readonly openedAt = Date.now();
+  lastPingAt = 0;
+  /** When connect succeeded; pings are due from then on. */
+  connectedAt = 0;
+  pongPending = false;
+  /** When the connection token runs out (ms since the Unix epoch); 0 = never. */
+  expiresAt = 0;
+  protected readonly rate: CommandRate;
+
+  constructor(
+    readonly transport: SessionTransport,
+    protected readonly ctx: SessionContext,
+  ) {
+    this.format = transport.format;
+    this.info = { client: this.id, user: '', transport: transport.name };
+    const { config } = ctx;
+    this.rate = new CommandRate(
+      { rate: config.commandRate, burst: config.commandBurst },
+      { rate: config.publishRate, burst: config.publishBurst },
+    );
+    ctx.counters.opened();
+  }
+
+  get isConnected(): boolean {
+    return this.connected && !this.closed;
+  }
+
+  // ---- sending ----------------------------------------------------------------------------------
+
+  /** Sends one reply or push unless the peer is too slow: past the bound it is disconnected. */
+  send(message: Encoded): void {
+    if (this.closed) return;
+    this.transport.send(message);
+  }
+
+  ping(now: number): void {
+    this.lastPingAt = now;
+    this.pongPending = true;
+    this.send(this.transport.codec.ping);
+  }
+
+  /** Closes with a protocol disconnect code; the SDK reconnects for 3000-3499 only. */
+  disconnect(d: DisconnectDef): void {
+    if (this.closed) return;
+    if (d === Disconnects.SLOW) this.cutSlow = true;
+    this.closeCode = d.code;
+    this.closed = true;
+    this.queue.length = 0;
+    this.transport.close(d);
+  }
+
+  // ---- Subscriber: what the hub hands over ------------------------------------------------------
+
+  /** The fan-out hot path: the hub's ready frame, written as is (coalesced per socket per tick). */
+  deliver(_pub: Publication, frame: Buffer): void {
+    if (this.closed) return;
+    this.transport.sendFrame(frame);
+    this.ctx.counters.sent(frame.length);
+  }
+
+  onJoin(channel: string, info: ClientInfo): void {
+    if (this.subs.get(channel)?.joinLeave)
+      this.send(this.transport.codec.join(channel, this.ctx.clients.visibleInfo(channel, info)));
+  }
+
+  onLeave(channel: string, info: ClientInfo): void {
+    if (this.subs.get(channel)?.joinLeave)
+      this.send(this.transport.codec.leave(channel, this.ctx.clients.visibleInfo(channel, info)));
+  }
+
+  onInsufficientState(channel: string): void {
+    const sub = this.subs.get(channel);
+    if (!sub || this.closed) return;
+    if (sub.server) {
+      // The SDK has no way to resubscribe a server-side subscription: it reconnects, and its
+      // connect command recovers every one of them.
+      this.ctx.log.warn({ client: this.id, channel }, 'insufficient state on a server-side subscription');
+      this.disconnect(Disconnects.INSUFFICIENT_STATE);
+      return;
+    }
+    // Only this subscription resyncs: the SDK subscribes again from its last position, and the
+    // connection and its other channels carry on.
+    this.ctx.log.warn({ client: this.id, channel }, 'insufficient state, unsubscribing to resync');
+    this.leave(channel, sub).catch((err) =>
+      this.ctx.log.error({ client: this.id, channel, err }, 'leaving a channel failed'),
+    );
+    const u = Unsubscribes.INSUFFICIENT_STATE;
+    this.send(this.transport.codec.unsubscribe(channel, u.code, u.reason));
+  }
+
+  // ---- receiving --------------------------------------------------------------------------------
+
+  receive(data: Buffer): void {
+    if (this.closed) return;
+    // Any frame proves the peer alive; the empty command is the proper answer to a ping.
+    this.pongPending = false;
+    let commands: Command[];
+    try {
+      commands = this.transport.codec.decode(data);
+    } catch (err) {
+      this.ctx.log.info({ client: this.id, err: (err as Error).message }, 'bad frame, disconnecting');
+      this.disconnect(Disconnects.BAD_REQUEST);
+      return;
+    }
+    for (const c of commands) if (c.method !== 'pong') this.queue.push(c);
+    if (this.queue.length === 0) return;
+    if (this.running) {
+      // Back-pressure: read no more from this socket until the queue is worked off, so the queue
+      // holds at most what was already read (bounded by maxMessageSize per frame).
+      this.transport.pause();
+      return;
+    }
+    this.drain().catch((err) => this.fail(err));
+  }
+
+  /** A failure no command reply can carry: the connection ends, and the SDK reconnects and recovers. */
+  protected fail(err: unknown): void {
+    this.ctx.log.error({ client: this.id, err }, 'session failed');
+    this.disconnect(Disconnects.SERVER_ERROR);
+  }
+
+  protected async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const cmd = this.queue.shift() as Command;
+        await this.run(cmd);
+      }
+    } finally {
+      this.running = false;
+      if (!this.closed) this.transport.resume();
+    }
+  }
+
+  protected async run(cmd: Command): Promise<void> {
+    if (!this.connected && cmd.method !== 'connect') {
+      this.ctx.log.info({ client: this.id, method: cmd.method }, 'command before connect');
+      return this.disconnect(Disconnects.BAD_REQUEST);
+    }
+    // Checked before any work: a refused command costs one small reply, nothing else.
+    const verdict = this.rate.check(cmd.method === 'publish');
+    if (verdict === 'disconnect') return this.disconnect(Disconnects.TOO_MANY_REQUESTS);
+    if (verdict === 'refuse')
+      return this.send(this.transport.codec.error(cmd.id, new HeraldError('TOO_MANY_REQUESTS')));
+    try {
+      const result = await this.handle(cmd);
+      if (result !== undefined && !this.closed)
+        this.send(this.transport.codec.result(cmd.id, cmd.method, result));
+    } catch (err) {
+      if (err instanceof ProtocolViolation) return this.disconnect(err.disconnect);
+      if (this.closed) return;
+      const e = err instanceof HeraldError ? err : new HeraldError('INTERNAL');
+      if (!(err instanceof HeraldError)) {
+        this.ctx.log.error({ client: this.id, err, method: cmd.method }, 'command failed');
+      }
+      this.send(this.transport.codec.error(cmd.id, e));
+    }
+  }
+
+  protected async leave(channel: string, sub: ChannelSub): Promise<void> {
+    const { hub } = this.ctx;
+    this.subs.delete(channel);
+    this.ctx.counters.subscriptions--;
+    hub.unsubscribe(channel, this);
+    if (!sub.present) return;
+    await hub.leave(channel, this.info, this.ctx.clients.joinLeave(channel)).catch((err) => {
+      this.ctx.log.warn({ client: this.id, channel, err: (err as Error).message }, 'presence leave failed');
+    });
+  }
+
+  // ---- end of life ------------------------------------------------------------------------------
+
+  violation(): void {
+    this.disconnect(Disconnects.BAD_REQUEST);
+  }
+
+  gone(): void {
+    if (this.cutSlow) this.ctx.counters.slowConsumers++;
+    // The server's own code when it closed; otherwise the peer went away (1006 as ws reports it).
+    this.ctx.counters.closed(this.closeCode ?? 1006);
+    this.closed = true;
+    this.queue.length = 0;
+    this.ctx.sessions.delete(this);
+    for (const [channel, sub] of [...this.subs]) {
+      this.leave(channel, sub).catch((err) =>
+        this.ctx.log.error({ client: this.id, channel, err }, 'leaving a channel failed'),
+      );
+    }
+    if (this.connected) this.ctx.hub.clientDisconnected();
+    this.connected = false;
+  }
+
+  /** Returns the result to reply with, or undefined for commands that get no reply. */
+  protected abstract handle(cmd: Command): Promise<object | undefined> | object | undefined;
+}
+
+/** The connection closed while a connect was under way: nothing to answer. */
+export class Closed extends Error {}
+
+/** A command that breaks the protocol: the connection ends with this disconnect code. */
+export class ProtocolViolation extends Error {
+  constructor(readonly disconnect: DisconnectDef) {
+    super(disconnect.reason);
+  }
+}
