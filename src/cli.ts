@@ -2,6 +2,8 @@
 // The `herald` command. `herald serve [--option value ...]` runs the server; options come from
 // flags, HERALD_* environment variables and an optional --config file (in that order of precedence).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from './cli-args.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClient, UsageError } from './cli-client.js';
@@ -38,6 +40,13 @@ ${describeOptions()}
  */
 function runBench(args: string[]): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
+  // An installed package holds the built server only: no bench/, no tsx.
+  if (!existsSync(join(root, 'bench', 'run.ts'))) {
+    process.stderr.write(
+      'herald: bench runs from a checkout of the source (git clone, npm install, then herald bench); this installed package has no benchmark\n',
+    );
+    process.exit(2);
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
     cwd: root,
     stdio: 'inherit',

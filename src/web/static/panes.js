@@ -59,7 +59,8 @@ const channelProtocol = (room) => ({
       return () => {};
     }
     const client = new window.Centrifuge(`${wsBase}/connection/websocket`);
-    const sub = client.newSubscription(room);
+    // Without asking, the server keeps no position for this subscription, and a reconnect starts afresh.
+    const sub = client.newSubscription(room, { recoverable: true });
     let lastOffset;
     let subscribedOnce = false;
     client.on('connecting', () => pane.state(subscribedOnce ? 'reconnecting' : 'connecting'));
