@@ -65,8 +65,7 @@ class Out {
   }
 
   int(v: number): void {
-    if (v === 0) return this.char('0');
-    const digits: number[] = [];
+    const digits: number[] = v === 0 ? [DIGITS.charCodeAt(0)] : [];
     for (let x = v; x > 0; x = Math.floor(x / 64)) digits.push(DIGITS.charCodeAt(x % 64));
     this.room(digits.length);
     for (let i = digits.length - 1; i >= 0; i--) this.buf[this.length++] = digits[i] as number;
