@@ -144,6 +144,7 @@ export const channelOptions = z.strictObject({
   historyTtl: duration('s', { ...TTL, min: 0 }).optional(),
   allowClientPublish: bool.optional(),
   joinLeave: bool.optional(),
+  allowedDeltaTypes: z.array(z.literal('fossil')).optional(),
 });
 export type ChannelOptionsOverride = z.infer<typeof channelOptions>;
 

@@ -7,6 +7,8 @@ export interface ChannelOptions {
   historyTtl: number;
   allowClientPublish: boolean;
   joinLeave: boolean;
+  /** Delta compressions subscribers may ask for ("fossil"); none by default. */
+  allowedDeltaTypes: readonly string[];
 }
 
 export class ChannelOptionsResolver {

@@ -61,6 +61,8 @@ export class Hub {
         historyTtl: o.historyTtl,
         allowClientPublish: o.allowClientPublish,
         joinLeave: o.joinLeave,
+        // Per channel prefix only: a delta costs the server a payload kept per channel.
+        allowedDeltaTypes: [],
       },
       o.channelOptions,
     );

@@ -44,6 +44,8 @@ export interface SubscribeRequest {
   positioned: boolean;
   recoverable: boolean;
   joinLeave: boolean;
+  /** The delta compression asked for ("fossil"); the subscribe result says whether it is on. */
+  delta?: string;
 }
 
 export interface HistoryRequest {
@@ -169,6 +171,7 @@ export function decodeCommand(value: unknown): Command {
           positioned: optBool(p, 'positioned'),
           recoverable: optBool(p, 'recoverable'),
           joinLeave: optBool(p, 'join_leave'),
+          delta: optString(p, 'delta') || undefined,
         },
       };
     case 'unsubscribe':

@@ -46,6 +46,9 @@ function encodeReply(reply: object): Uint8Array {
 
 const push = (channel: string, body: object) => encodeReply({ push: { channel, ...body } });
 
+/** A publication push from its wire form (which a delta subscriber's data replaces). */
+export const protobufPublicationPush = (channel: string, pub: object): Uint8Array => push(channel, { pub });
+
 function decodeCommands(data: Buffer): Command[] {
   const out: Command[] = [];
   const reader = protobuf.Reader.create(data);

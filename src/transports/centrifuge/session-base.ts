@@ -35,6 +35,8 @@ export interface ChannelSub {
   present: boolean;
   /** Subscribed by the server (token claim, server API): the client cannot resubscribe it alone. */
   server: boolean;
+  /** Who the hub delivers to: the session itself, or its delta subscription for this channel. */
+  subscriber: Subscriber;
 }
 
 export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
@@ -216,7 +218,7 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     const { hub } = this.ctx;
     this.subs.delete(channel);
     this.ctx.counters.subscriptions--;
-    hub.unsubscribe(channel, this);
+    hub.unsubscribe(channel, sub.subscriber);
     if (!sub.present) return;
     await hub.leave(channel, this.info, this.ctx.clients.joinLeave(channel)).catch((err) => {
       this.ctx.log.warn({ client: this.id, channel, err: (err as Error).message }, 'presence leave failed');

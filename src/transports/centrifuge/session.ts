@@ -7,10 +7,12 @@ import { type Identity, identityFromClaims } from '../../auth/identity.js';
 import { TokenError, type TokenVerifier, tokenReplyError } from '../../auth/tokens.js';
 import { Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
 import type { Hub, SubscribeResult } from '../../hub/hub.js';
-import type { StreamPosition } from '../../model/index.js';
+import type { StreamPosition, Subscriber } from '../../model/index.js';
 import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { Command, ConnectRequest, SubscribeRequest } from '../../protocol/centrifuge/commands.js';
+import { deltaFormatOf, deltaWirePublication } from '../../protocol/centrifuge/delta-formats.js';
 import { fromBytes } from '../../protocol/payload.js';
+import { DeltaSubscription } from './delta-subscription.js';
 import { type ChannelSub, Closed, ProtocolViolation, SessionBase } from './session-base.js';
 
 export type { SessionContext } from './session-base.js';
@@ -27,8 +29,10 @@ interface AttachRequest {
   recoverable: boolean;
   joinLeave: boolean;
   server: boolean;
+  /** The delta compression the client asked for ("fossil"), if any. */
+  delta?: string;
   /** The hub call: through the channel policy for what a client asked, past it for the backend. */
-  via(since: StreamPosition | undefined): Promise<SubscribeResult>;
+  via(since: StreamPosition | undefined, subscriber: Subscriber): Promise<SubscribeResult>;
 }
 
 /** A subscription made in the hub but not yet live: its reply goes out first, then start(). */
@@ -152,8 +156,11 @@ export class ClientSession extends SessionBase {
           recoverable: true,
           joinLeave: false,
           server: true,
-          via: (since) =>
-            clients.subscribe(identity, channel, this, { since, limit: config.maxRecoveryPublications }),
+          via: (since, subscriber) =>
+            clients.subscribe(identity, channel, subscriber, {
+              since,
+              limit: config.maxRecoveryPublications,
+            }),
         });
         if (!a) throw new Closed();
         attached.set(channel, a);
@@ -196,11 +203,11 @@ export class ClientSession extends SessionBase {
     const a = await this.attach({
       ...req,
       server: false,
-      via: (since) =>
+      via: (since, subscriber) =>
         clients.subscribe(
           this.identity,
           channel,
-          this,
+          subscriber,
           { since, limit: config.maxRecoveryPublications },
           access,
         ),
@@ -241,10 +248,12 @@ export class ClientSession extends SessionBase {
       const epoch = req.epoch || (await hub.history(channel, { limit: 0 })).position.epoch;
       since = { epoch, offset: req.offset };
     }
+    const delta = this.deltaFor(req, opts.allowedDeltaTypes);
     const sub: ChannelSub = {
       joinLeave: req.joinLeave || clients.policy.forcesJoinLeave(channel),
       present: false,
       server: req.server,
+      subscriber: delta ?? this,
     };
     this.subs.set(channel, sub);
     this.ctx.counters.subscriptions++;
@@ -255,13 +264,13 @@ export class ClientSession extends SessionBase {
     };
     let result: SubscribeResult;
     try {
-      result = await req.via(since);
+      result = await req.via(since, sub.subscriber);
     } catch (err) {
       drop();
       throw err;
     }
     if (this.closed) {
-      hub.unsubscribe(channel, this);
+      hub.unsubscribe(channel, sub.subscriber);
       return undefined;
     }
     const reply: Record<string, unknown> = {};
@@ -275,14 +284,24 @@ export class ClientSession extends SessionBase {
       reply.was_recovering = true;
       if (result.recovered) {
         reply.recovered = true;
-        reply.publications = result.publications.map((p) => this.transport.codec.wirePublication(p));
+        reply.publications = result.publications.map((p) =>
+          delta
+            ? deltaWirePublication(this.transport.codec.name, p)
+            : this.transport.codec.wirePublication(p),
+        );
       }
+    }
+    if (delta) {
+      reply.delta = true;
+      // Sent whole in this result: the next live publication may build on the last of them.
+      const last = reply.publications ? result.publications.at(-1) : undefined;
+      if (last) delta.holds(last);
     }
     return {
       reply,
       cancel: () => {
         drop();
-        hub.unsubscribe(channel, this);
+        hub.unsubscribe(channel, sub.subscriber);
       },
       start: async () => {
         try {
@@ -303,6 +322,19 @@ export class ClientSession extends SessionBase {
         });
       },
     };
+  }
+
+  /**
+   * The delta subscription to deliver through, when the client asked for Fossil deltas and the
+   * channel allows them; otherwise the session takes full publications (the SDK then does too).
+   */
+  private deltaFor(req: AttachRequest, allowed: readonly string[]): DeltaSubscription | undefined {
+    if (req.delta === undefined) return undefined;
+    if (req.delta !== 'fossil') throw new HeraldError('BAD_REQUEST', `unknown delta type ${req.delta}`);
+    // Server-side subscriptions have no subscribe command to negotiate it in.
+    if (req.server || !allowed.includes('fossil')) return undefined;
+    const format = deltaFormatOf(this.format);
+    return format ? new DeltaSubscription(format, this) : undefined;
   }
 
   /**
@@ -400,7 +432,8 @@ export class ClientSession extends SessionBase {
       recoverable: true,
       joinLeave: false,
       server: true,
-      via: (since) => hub.subscribe(channel, this, { since, limit: config.maxRecoveryPublications }),
+      via: (since, subscriber) =>
+        hub.subscribe(channel, subscriber, { since, limit: config.maxRecoveryPublications }),
     });
     if (!a) return;
     let push: Encoded;
