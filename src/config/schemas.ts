@@ -144,6 +144,7 @@ export const channelOptions = z.strictObject({
   historyTtl: duration('s', { ...TTL, min: 0 }).optional(),
   allowClientPublish: bool.optional(),
   joinLeave: bool.optional(),
+  writeDelay: duration('ms', { min: 0 }).optional(),
 });
 export type ChannelOptionsOverride = z.infer<typeof channelOptions>;
 

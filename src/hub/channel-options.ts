@@ -7,6 +7,8 @@ export interface ChannelOptions {
   historyTtl: number;
   allowClientPublish: boolean;
   joinLeave: boolean;
+  /** Milliseconds a subscriber's socket holds publications before writing them (0 = at once). */
+  writeDelay: number;
 }
 
 export class ChannelOptionsResolver {

@@ -61,6 +61,7 @@ export class Hub {
         historyTtl: o.historyTtl,
         allowClientPublish: o.allowClientPublish,
         joinLeave: o.joinLeave,
+        writeDelay: o.writeDelay,
       },
       o.channelOptions,
     );
