@@ -32,7 +32,13 @@ class FakeSocket {
 
 const turn = () => new Promise((r) => setImmediate(r));
 /** One "request": its own macrotask, as each API publication is. */
-const inOwnTask = (fn: () => void) => new Promise<void>((r) => setImmediate(() => (fn(), r())));
+const inOwnTask = (fn: () => void) =>
+  new Promise<void>((r) =>
+    setImmediate(() => {
+      fn();
+      r();
+    }),
+  );
 
 test('a lone publication per turn is written at once', async () => {
   const s = new FakeSocket();
