@@ -11,6 +11,7 @@ import type { DoorAdapter } from './adapters/types.js';
 import { pin, pinPrefix } from './lib/proc.js';
 import { MOSQUITTO, REDIS_SERVER, type ServerKind, startServer } from './lib/servers.js';
 import { latencyChart } from './lib/svg.js';
+import { type ApiPublishResult, apiPublish } from './scenarios/api-publish.js';
 import type { BenchContext } from './scenarios/context.js';
 import { type EchoResult, echo } from './scenarios/echo.js';
 import { type FanoutResult, fanout } from './scenarios/fanout.js';
@@ -244,6 +245,38 @@ async function echoRows(connections: number): Promise<void> {
   });
 }
 
+async function apiPublishRows(): Promise<void> {
+  const id = 'api-publish';
+  ctx.log(id);
+  const r = await pairs((kind) => apiPublish(ctx, start, kind));
+  raw[id] = r;
+  const m = (xs: ApiPublishResult[], f: (x: ApiPublishResult) => number) => median(xs.map(f));
+  const b = m(r.baseline, (x) => x.requestsPerSec);
+  const h = m(r.herald, (x) => x.requestsPerSec);
+  rows.push({
+    scenario: 'API publish, memory engine, 32 in flight (baseline: bare fastify route)',
+    metric: 'requests/s',
+    baseline: b,
+    herald: h,
+    ratio: h / b,
+    target: '>= 0.85x',
+    met: h / b >= 0.85,
+    cpu: `${cpuText(r.baseline[0]?.step)} | ${cpuText(r.herald[0]?.step)}`,
+  });
+  const bp = m(r.baseline, (x) => x.step.p99);
+  const hp = m(r.herald, (x) => x.step.p99);
+  rows.push({
+    scenario: 'API publish, memory engine, 32 in flight (baseline: bare fastify route)',
+    metric: 'p99 ms',
+    baseline: bp,
+    herald: hp,
+    ratio: bp / hp,
+    target: '',
+    met: undefined,
+    cpu: '',
+  });
+}
+
 const idleBaseline = new Map<number, IdleResult[]>();
 async function idleRows(door: DoorAdapter, connections: number): Promise<void> {
   const id = `idle-${door.name}-${connections}`;
@@ -386,6 +419,7 @@ async function main(): Promise<void> {
         }),
       );
   }
+  if (selected('api-publish')) await guarded('api-publish', apiPublishRows);
   for (const n of [100, 1000]) if (selected(`echo-${n}`)) await guarded(`echo-${n}`, () => echoRows(n));
   const idleN = quick ? 2000 : 19_500;
   for (const door of adapters) {

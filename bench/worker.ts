@@ -10,6 +10,7 @@ import {
   wallNow,
 } from './adapters/types.js';
 import { Histogram } from './lib/hist.js';
+import { httpRun } from './lib/http-load.js';
 
 export type Command =
   | {
@@ -37,6 +38,7 @@ export type Command =
   | { op: 'collect' }
   | { op: 'echo-open'; base: string; count: number; concurrency: number }
   | { op: 'echo-run'; durationMs: number; size: number }
+  | { op: 'http-run'; base: string; path: string; body: string; connections: number; durationMs: number }
   | { op: 'close' };
 
 const index = Number(process.env.BENCH_WORKER_INDEX ?? 0);
@@ -135,6 +137,8 @@ async function handle(cmd: Command): Promise<unknown> {
       return openMany(cmd.count, cmd.concurrency, () => openEcho(cmd.base));
     case 'echo-run':
       return echoRun(cmd.durationMs, cmd.size);
+    case 'http-run':
+      return httpRun({ ...cmd, localAddress: nextAddress() });
     case 'close': {
       closing = true;
       for (const c of connections) c.close();

@@ -86,6 +86,7 @@ export class Herald {
         historySize: config.historySize,
         historyTtl: config.historyTtl,
         allowClientPublish: config.allowClientPublish,
+        writeDelay: config.writeDelay,
         channelOptions: config.channelOptions,
         presenceTtl: config.presenceTtl,
         maxSubscribeBuffer: config.maxSubscribeBuffer,

@@ -23,9 +23,9 @@ export const BENCH_UNLIMITED = [
 /**
  * herald: one node; baseline: the bare ws loop; mosquitto: the MQTT baseline (where installed);
  * cluster: two Herald nodes with the redis engine on a redis-server of their own (publisher on
- * node A, subscribers on node B).
+ * node A, subscribers on node B); fastify: a bare fastify route, the server API's yardstick.
  */
-export type ServerKind = 'herald' | 'baseline' | 'mosquitto' | 'cluster';
+export type ServerKind = 'herald' | 'baseline' | 'fastify' | 'mosquitto' | 'cluster';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) =>
@@ -77,7 +77,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
 }
 
 async function startNode(
-  kind: 'herald' | 'baseline',
+  kind: 'herald' | 'baseline' | 'fastify',
   opts: ServerOptions,
   extra: string[],
 ): Promise<RunningServer> {
@@ -114,7 +114,11 @@ async function startNode(
           ...BENCH_UNLIMITED,
           ...extra,
         ]
-      : ['bench/baseline/server.ts', '--port', String(port)];
+      : [
+          kind === 'fastify' ? 'bench/baseline/fastify.ts' : 'bench/baseline/server.ts',
+          '--port',
+          String(port),
+        ];
   const argv = [...pinPrefix(opts.core), ...node, ...script];
   const child = spawn(argv[0], argv.slice(1), {
     cwd: kind === 'herald' && opts.heraldRoot ? opts.heraldRoot : process.cwd(),

@@ -155,6 +155,12 @@ export const optionSpecs = {
     ...TTL,
     min: 0,
   }),
+  writeDelay: time(
+    'ms',
+    0,
+    'How long a socket holds publications before writing them together (0 = write at once, batching only while behind); a per-prefix writeDelay in channelOptions overrides it.',
+    { min: 0 },
+  ),
   channelOptions: opt(
     jsonOf(z.record(z.string(), channelOptions)),
     {},

@@ -145,6 +145,7 @@ export const channelOptions = z.strictObject({
   allowClientPublish: bool.optional(),
   joinLeave: bool.optional(),
   allowedDeltaTypes: z.array(z.literal('fossil')).optional(),
+  writeDelay: duration('ms', { min: 0 }).optional(),
 });
 export type ChannelOptionsOverride = z.infer<typeof channelOptions>;
 

@@ -9,6 +9,8 @@ export interface ChannelOptions {
   joinLeave: boolean;
   /** Delta compressions subscribers may ask for ("fossil"); none by default. */
   allowedDeltaTypes: readonly string[];
+  /** Milliseconds a subscriber's socket holds publications before writing them (0 = at once). */
+  writeDelay: number;
 }
 
 export class ChannelOptionsResolver {

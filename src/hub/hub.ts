@@ -63,6 +63,7 @@ export class Hub {
         joinLeave: o.joinLeave,
         // Per channel prefix only: a delta costs the server a payload kept per channel.
         allowedDeltaTypes: [],
+        writeDelay: o.writeDelay,
       },
       o.channelOptions,
     );

@@ -8,6 +8,8 @@ export interface HubOptions {
   historyTtl: number;
   allowClientPublish: boolean;
   joinLeave: boolean;
+  /** Milliseconds a subscriber's socket holds publications before writing them (0 = at once). */
+  writeDelay: number;
   channelOptions?: ConstructorParameters<typeof ChannelOptionsResolver>[1];
   /** Seconds. */
   presenceTtl: number;
@@ -29,6 +31,7 @@ export const defaultHubOptions: HubOptions = {
   historyTtl: 300,
   allowClientPublish: true,
   joinLeave: true,
+  writeDelay: 0,
   presenceTtl: 60,
   maxChannelNameLength: DEFAULT_MAX_CHANNEL_LENGTH,
   nodeName: 'herald',

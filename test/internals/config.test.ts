@@ -93,6 +93,7 @@ describe('durations', () => {
       presenceTtl: 's',
       sseHeartbeat: 's',
       sseRetry: 'ms',
+      writeDelay: 'ms',
       pollTimeout: 's',
       pollMaxTimeout: 's',
       clientPing: 's',

@@ -49,6 +49,8 @@ export const sseDoor: Door = {
       const since = cursorFrom(req.headers['last-event-id'], q.last_event_id);
       const res = reply.raw;
       const stream = new SseStream(res, config.maxBufferedBytes, ended, counters);
+      // The shortest delay of its channels: no channel waits longer than it asked for.
+      stream.writeDelay = Math.min(...channels.map((c) => hub.channelOptions(c).writeDelay));
       let gone = false;
       const markGone = () => {
         gone = true;

@@ -24,6 +24,8 @@ export class SseStream implements Subscriber<SseFrame> {
   resyncPending = false;
   /** The tick of the last direct write, to spot a second event within the same tick. */
   lastTick = -1;
+  /** Milliseconds the socket holds a publication before writing (the channel's writeDelay; 0 = none). */
+  writeDelay = 0;
 
   constructor(
     readonly res: ServerResponse,
@@ -45,7 +47,7 @@ export class SseStream implements Subscriber<SseFrame> {
   deliver(pub: Publication, frame: SseFrame): void {
     if (this.ended || !this.roomFor()) return;
     if (this.solo && this.direct()) {
-      writeCoalesced(this, this.res.socket as Socket, frame.soloChunk);
+      writeCoalesced(this, this.res.socket as Socket, frame.soloChunk, this.writeDelay);
       this.counters?.sent(frame.soloChunk.length);
       return;
     }

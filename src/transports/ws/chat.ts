@@ -36,6 +36,8 @@ class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
     readonly identity: Identity,
     private readonly maxBuffered: number,
     private readonly counters: DoorCounters,
+    /** The `chat` channel's writeDelay option, milliseconds (0 = write at once). */
+    private readonly writeDelay: number,
   ) {
     super(ws);
     this.info = { client: id, user: identity.user, transport: 'chat' };
@@ -44,7 +46,8 @@ class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
   /** The fan-out hot path: the same ready frame for every session, no per-session encoding. */
   deliver(pub: Publication, frame: ChatFrame): void {
     if (pub.info?.client === this.id) return; // never back to the sender
-    if (writeFrame(this, frame.wire, frame.binary, this.maxBuffered)) this.counters.sent(frame.wire.length);
+    if (writeFrame(this, frame.wire, frame.binary, this.maxBuffered, undefined, this.writeDelay))
+      this.counters.sent(frame.wire.length);
   }
 }
 
@@ -110,7 +113,14 @@ export const chatDoor: Door = {
       counters,
       '/chat',
       (ws, identity) => {
-        const session = new ChatSession(ws, connectionId(), identity, config.maxBufferedBytes, counters);
+        const session = new ChatSession(
+          ws,
+          connectionId(),
+          identity,
+          config.maxBufferedBytes,
+          counters,
+          hub.channelOptions(CHAT_CHANNEL).writeDelay,
+        );
         const { id } = session;
         sessions.set(ws, session);
         total++;

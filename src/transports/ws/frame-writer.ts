@@ -4,7 +4,8 @@
 // because both write to the same socket synchronously; when ws is queueing internally (it does so
 // only while compressing or reading a Blob), we hand the payload to ws.send() so it queues in order.
 // Frames due to one socket within one tick are coalesced: the second one corks the socket and one
-// writev at the end of the tick carries the rest.
+// writev at the end of the tick carries the rest; see coalesce.ts for batching while behind and the
+// explicit write delay.
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { framePayload } from '../../protocol/ws-frame.js';
@@ -36,6 +37,7 @@ export function writeFrame<T extends FrameTarget>(
   binary: boolean,
   maxBuffered: number,
   onSlow: (target: T) => void = closeSlowTarget,
+  delayMs = 0,
 ): boolean {
   const { ws, socket } = target;
   if (ws.readyState !== WebSocket.OPEN) return false;
@@ -47,6 +49,6 @@ export function writeFrame<T extends FrameTarget>(
     ws.send(framePayload(frame), { binary });
     return true;
   }
-  writeCoalesced(target, socket, frame);
+  writeCoalesced(target, socket, frame, delayMs);
   return true;
 }
