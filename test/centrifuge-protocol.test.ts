@@ -32,6 +32,7 @@ describe('centrifuge codec: decoding', () => {
       params: {
         channel: 'a',
         token: undefined,
+        delta: undefined,
         recover: true,
         epoch: 'e',
         offset: 7,
