@@ -14,6 +14,8 @@ export type ToHub = (packet: PublishPacket, client: Client | null) => Promise<vo
 export class HeraldBroker extends Aedes {
   /** Client packets the hub already accepted (in authorizePublish): aedes only acknowledges them. */
   private readonly accepted = new WeakSet<object>();
+  /** Per topic, the hub publication aedes is still routing (see inject). */
+  private readonly routing = new Map<string, Promise<void>>();
 
   constructor(
     options: AedesOptions,
@@ -24,9 +26,30 @@ export class HeraldBroker extends Aedes {
     super(options);
   }
 
-  /** Routes a hub publication to MQTT subscribers: live, retained and queued for offline sessions. */
+  /**
+   * Routes a hub publication to MQTT subscribers: live, retained and queued for offline sessions.
+   * One topic's publications are routed one after the other, in the hub's order. aedes routes a
+   * QoS 1/2 packet only after a persistence round trip (its offline queues) and a QoS 0 one at once,
+   * so a QoS 0 publication could overtake the QoS 1 one before it - and aedes' per-client de-dupe
+   * (the highest counter seen per brokerId, which is the channel's offset here) then dropped the
+   * overtaken one as a duplicate.
+   */
   inject(packet: PublishPacket, done: Done = noop): void {
-    nativePublish.call(this, packet, null, done);
+    const topic = packet.topic;
+    const route = () =>
+      new Promise<void>((resolve) => {
+        nativePublish.call(this, packet, null, (err) => {
+          done(err);
+          resolve();
+        });
+      });
+    const previous = this.routing.get(topic);
+    // Nothing ahead on this topic: routed at once, exactly as before.
+    const current = previous ? previous.then(route) : route();
+    this.routing.set(topic, current);
+    void current.then(() => {
+      if (this.routing.get(topic) === current) this.routing.delete(topic);
+    });
   }
 
   /** Marks a packet as already published to the hub, so that routing it is a no-op. */
