@@ -7,6 +7,11 @@ import { decodeBusMessage, publicationFrom } from './codec.js';
 import { BusSubscriptions } from './subscriptions.js';
 
 const MAX_DELIVERED_TRACKED = 100_000;
+/**
+ * Messages held while subscriptions are renewed (a round trip or a few): past it they are dropped,
+ * which the resync that follows covers for every subscriber that can recover.
+ */
+const MAX_HELD_DURING_RESUBSCRIBE = 10_000;
 
 /** An MQTT filter as a Redis glob: '+' and '#' become '*', glob metacharacters are escaped. */
 export function filterToGlob(filter: string): string {
@@ -34,6 +39,8 @@ export class RedisBus {
   private readonly delivered = new Map<string, { epoch: string; offset: number }>();
   sink: EngineSink | undefined;
   private wasReady = false;
+  /** Messages that arrived while subscriptions were renewed after a reconnect (null: none held). */
+  private held: [channel: string, message: Buffer, withPresence: boolean][] | null = null;
   /** The bus channel of messages to this node, once it listens. */
   private nodeChannel = '';
 
@@ -119,6 +126,11 @@ export class RedisBus {
   private deliver(channel: string, message: Buffer, withPresence: boolean): void {
     const sink = this.sink;
     if (!sink) return;
+    if (this.held !== null) {
+      // Resubscribing after a reconnect: the hub hears of the resync first (below), then these.
+      if (this.held.length < MAX_HELD_DURING_RESUBSCRIBE) this.held.push([channel, message, withPresence]);
+      return;
+    }
     try {
       const m = decodeBusMessage(message);
       if (m.kind === 'pub') {
@@ -148,16 +160,28 @@ export class RedisBus {
       return;
     }
     // A new connection: Redis knows none of our subscriptions, and whatever was published while we
-    // were away never reached us. Subscribe again first, then let the subscribers catch up.
+    // were away never reached us. Subscribe again first, then let the subscribers catch up. What
+    // arrives while the subscriptions are renewed is held until the hub has been told: delivered
+    // before, its jump in offsets would tell every subscriber at once that it has a gap, instead of
+    // the spread-out resync the hub gives them.
+    this.held ??= [];
     Promise.all([this.subs.resubscribeAll(), this.psubs.resubscribeAll()]).then(
       () => {
         this.log?.info({ channels: this.subs.wanted.size }, 'Redis bus reconnected; channels resubscribed');
         this.sink?.onResync?.();
+        this.release();
       },
       (err: Error) => {
         this.log?.warn({ err: err.message }, 'resubscribing after a Redis reconnect failed; retrying');
+        this.held = null; // covered by the resync of the next reconnect
         this.conn.disconnect(true); // reconnect, and try again on the next ready
       },
     );
+  }
+
+  private release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const [channel, message, withPresence] of held) this.deliver(channel, message, withPresence);
   }
 }
