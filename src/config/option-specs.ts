@@ -220,6 +220,11 @@ export const optionSpecs = {
   clientConnectTimeout: time('s', 10, 'How long a WebSocket client has to send connect.'),
   allowClientPublish: opt(bool, true, 'Whether clients may publish to channels (overridable per prefix).'),
   maxChannelsPerClient: opt(positiveInt, 128, 'Most channels one client connection may subscribe to.'),
+  maxEmulationPending: opt(
+    positiveInt,
+    16,
+    'Commands requests (POST /emulation) one fallback-transport session may have waiting while it is busy; past it 429.',
+  ),
   allowClientConnectWithoutToken: opt(
     bool,
     false,

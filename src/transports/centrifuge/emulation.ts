@@ -105,6 +105,7 @@ export function registerFallbackTransports(
       kind.format,
       kind.frame,
       config.maxBufferedBytes,
+      config.maxEmulationPending,
       {
         session: token,
         node,

@@ -2,7 +2,7 @@
 // replies and pushes stream down it, commands arrive as separate /emulation requests. There is no
 // close code on HTTP, so a disconnect is told in-band as a disconnect push before the stream ends.
 import type { ServerResponse } from 'node:http';
-import type { DisconnectDef } from '../../errors.js';
+import { type DisconnectDef, HeraldError } from '../../errors.js';
 import type { FrameFormat } from '../../model/index.js';
 import type { ClientCodec, Encoded } from '../../protocol/centrifuge/codec.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
@@ -20,6 +20,8 @@ export class StreamTransport implements SessionTransport {
     readonly format: FrameFormat<Buffer>,
     private readonly frame: (message: Encoded) => Buffer,
     private readonly maxBufferedBytes: number,
+    /** /emulation requests held while the session is busy; past it they are refused. */
+    private readonly maxPending: number,
     readonly emulation: { session: string; node: string },
   ) {}
 
@@ -39,12 +41,21 @@ export class StreamTransport implements SessionTransport {
     return !this.ended && !this.res.destroyed;
   }
 
-  /** Commands from an /emulation request. Resolves once the session takes more, for back-pressure. */
-  receive(data: Buffer): Promise<void> {
-    if (!this.open) return Promise.resolve();
+  /**
+   * Commands from an /emulation request. While the session is busy they wait here, before its
+   * queue, a bounded number of requests at a time: a client firing many requests at once is told
+   * 429 rather than growing the session's queue without bound.
+   */
+  async receive(data: Buffer): Promise<void> {
+    if (!this.open) return;
+    if (this.paused) {
+      if (this.waiting.length >= this.maxPending) {
+        throw new HeraldError('TOO_MANY_REQUESTS', `more than ${this.maxPending} commands requests waiting`);
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (!this.open) return;
+    }
     this.peer?.receive(data);
-    if (!this.paused) return Promise.resolve();
-    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   send(message: Encoded): void {
