@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { isCompleteRecovery } from '../../src/hub/recovery.js';
 import type {
   ClientInfo,
   Engine,
@@ -551,4 +552,26 @@ export function engineSuite(name: string, factory: () => Promise<EngineUnderTest
       });
     });
   });
+}
+
+/**
+ * After a channel's state was dropped (idle past the meta TTL): a read announces a new epoch at
+ * offset 0, the channel is born again in it, and a position from before is never taken as current.
+ */
+export async function assertRebornInNewEpoch(
+  engine: Engine,
+  channel: string,
+  old: Publication,
+  limits: StreamLimits,
+): Promise<void> {
+  const unknown = await engine.history(channel, {}, limits);
+  assert.equal(unknown.position.offset, 0);
+  assert.deepEqual(unknown.publications, [], 'history of a lost epoch is not served');
+  assert.notEqual(unknown.position.epoch, old.epoch);
+  for (let i = 0; i < 5; i++) await engine.publish(channel, { data: `new ${i}` }, limits);
+  const since = { offset: old.offset, epoch: old.epoch };
+  const h = await engine.history(channel, { since }, limits);
+  assert.equal(h.position.offset, 5);
+  assert.equal(h.position.epoch, unknown.position.epoch, 'the epoch a read announced is the one it got');
+  assert.equal(isCompleteRecovery(since, h), false, 'offsets 4 and 5 of the new stream are not the old ones');
 }

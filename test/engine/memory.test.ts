@@ -3,8 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MemoryEngine } from '../../src/engine/memory.js';
-import { isCompleteRecovery } from '../../src/hub/recovery.js';
-import { engineSuite, RecordingSink } from './engine-suite.js';
+import { assertRebornInNewEpoch, engineSuite, RecordingSink } from './engine-suite.js';
 
 engineSuite('memory', async () => {
   // The engine's clock is real time plus whatever the expiry tests skip ahead.
@@ -73,19 +72,7 @@ describe('Memory engine: state is bounded in time', () => {
     clock.now += 61_000;
     engine.sweep();
     assert.equal(engine.streamCount, 0);
-    const unknown = await engine.history('reborn', {}, l);
-    assert.equal(unknown.position.offset, 0);
-    assert.notEqual(unknown.position.epoch, old.epoch);
-    for (let i = 0; i < 5; i++) await engine.publish('reborn', { data: `new ${i}` }, l);
-    const since = { offset: old.offset, epoch: old.epoch };
-    const h = await engine.history('reborn', { since }, l);
-    assert.equal(h.position.offset, 5);
-    assert.equal(h.position.epoch, unknown.position.epoch, 'the epoch a read announced is the one it got');
-    assert.equal(
-      isCompleteRecovery(since, h),
-      false,
-      'offsets 4 and 5 of the new stream are not the old ones',
-    );
+    await assertRebornInNewEpoch(engine, 'reborn', old, l);
     await engine.close();
   });
 

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { writeCoalesced } from '../../src/transports/coalesce.js';
 
 /** Records what reached the "wire": each uncorked write or flush as one syscall. */
@@ -75,14 +74,16 @@ test('publications in separate ticks of one turn are batched, in order, once beh
   assert.deepEqual(s.syscalls.at(-1), ['5']);
 });
 
-test('writeDelay holds the socket that long, then writes everything as one', async () => {
+test('writeDelay holds the socket that long, then writes everything as one', (t) => {
+  // Time is the subject here, so the test moves it: no wall-clock waiting, no margin to guess.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const s = new FakeSocket();
-  const t = { lastTick: -1 };
-  writeCoalesced(t, s as unknown as Socket, Buffer.from('x'), 30);
-  writeCoalesced(t, s as unknown as Socket, Buffer.from('y'), 30);
-  await sleep(5);
-  assert.deepEqual(s.syscalls, []);
-  await sleep(60);
+  const target = { lastTick: -1 };
+  writeCoalesced(target, s as unknown as Socket, Buffer.from('x'), 30);
+  writeCoalesced(target, s as unknown as Socket, Buffer.from('y'), 30);
+  t.mock.timers.tick(29);
+  assert.deepEqual(s.syscalls, [], 'held for the whole delay');
+  t.mock.timers.tick(1);
   assert.deepEqual(s.syscalls, [['x', 'y']]);
   assert.equal(s.corks, 0);
 });
