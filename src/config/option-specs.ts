@@ -391,6 +391,11 @@ export const optionSpecs = {
     'Password for the admin dashboard (/admin); empty = served to loopback callers only.',
     true,
   ),
+  adminLoginInterval: time(
+    'ms',
+    2000,
+    'After 5 quick password guesses from one address, the time it must wait before each further one (429 meanwhile).',
+  ),
   adminSessionTtl: time('s', 8 * 3600, 'How long an admin login lasts before the password is asked again.'),
 
   // cluster

@@ -6,6 +6,8 @@ import { Disconnects, HeraldError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import { clientInfoJson } from '../protocol/publication.js';
 import { centrifugeServerOf } from '../transports/centrifuge/door.js';
+import { addressKey } from '../limits/address.js';
+import { KeyedBuckets } from '../limits/token-bucket.js';
 import type { Door } from '../transports/door.js';
 import { AdminSessions } from './admin-session.js';
 
@@ -18,10 +20,13 @@ export const adminDoor: Door = {
     const dashboard = page('admin.html');
     const login = page('admin-login.html');
     const sessions = new AdminSessions(config.adminPassword, config.adminSessionTtl);
+    // Password guesses per address: a few at once, then one every adminLoginInterval.
+    const guesses = new KeyedBuckets(1000 / config.adminLoginInterval, 5);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     onShutdown(() => {
       loop.disable();
+      guesses.stop();
     });
 
     app.get('/admin', async (req, reply) => {
@@ -36,11 +41,11 @@ export const adminDoor: Door = {
     });
 
     app.post('/admin/login', async (req, reply) => {
-      const token = sessions.login((req.body as { password?: unknown } | undefined)?.password);
-      if (!token) {
-        reply.code(401);
-        return { error: 'wrong password' };
+      if (!guesses.take(addressKey(req.ip))) {
+        throw new HeraldError('TOO_MANY_REQUESTS', 'too many login attempts from this address; wait and retry');
       }
+      const token = sessions.login((req.body as { password?: unknown } | undefined)?.password);
+      if (!token) throw new HeraldError('UNAUTHORIZED', 'wrong password');
       sessions.setCookie(reply, token);
       return { ok: true };
     });

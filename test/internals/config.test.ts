@@ -102,6 +102,7 @@ describe('durations', () => {
       mqttConnectTimeout: 'ms',
       tokenJwksCooldown: 'ms',
       adminSessionTtl: 's',
+      adminLoginInterval: 'ms',
     });
   });
 
