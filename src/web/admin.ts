@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Disconnects, HeraldError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
-import { clientInfoJson } from '../protocol/publication.js';
-import { centrifugeServerOf } from '../transports/centrifuge/door.js';
 import { addressKey } from '../limits/address.js';
 import { KeyedBuckets } from '../limits/token-bucket.js';
+import { clientInfoJson } from '../protocol/publication.js';
+import { centrifugeServerOf } from '../transports/centrifuge/door.js';
 import type { Door } from '../transports/door.js';
 import { AdminSessions } from './admin-session.js';
 
@@ -42,7 +42,10 @@ export const adminDoor: Door = {
 
     app.post('/admin/login', async (req, reply) => {
       if (!guesses.take(addressKey(req.ip))) {
-        throw new HeraldError('TOO_MANY_REQUESTS', 'too many login attempts from this address; wait and retry');
+        throw new HeraldError(
+          'TOO_MANY_REQUESTS',
+          'too many login attempts from this address; wait and retry',
+        );
       }
       const token = sessions.login((req.body as { password?: unknown } | undefined)?.password);
       if (!token) throw new HeraldError('UNAUTHORIZED', 'wrong password');
