@@ -47,6 +47,7 @@ export class Hub {
   private clientCount = 0;
   private subscriptionCount = 0;
   private readonly startedAt = Date.now();
+  private readonly publishedListeners = new Set<(pub: Publication) => void>();
 
   constructor(
     readonly engine: Engine,
@@ -159,11 +160,31 @@ export class Hub {
     // Checked before the engine stores anything: what could not be encoded is never kept.
     const problem = payloadDepthProblem(req.data, this.options.maxPayloadDepth);
     if (problem) throw new HeraldError('BAD_REQUEST', problem);
+    let pub: Publication;
     try {
-      return await this.engine.publish(channel, req, this.limits(channel));
+      pub = await this.engine.publish(channel, req, this.limits(channel));
     } catch (err) {
       throw this.engineFailure(err, 'publish', channel);
     }
+    for (const listener of this.publishedListeners) {
+      try {
+        listener(pub);
+      } catch (err) {
+        this.log?.error({ err, channel }, 'a publication listener failed');
+      }
+    }
+    return pub;
+  }
+
+  /**
+   * Called once for each publication this node made, whatever door asked for it, after the engine
+   * accepted it - not for publications other nodes made. Work that must happen once per publication
+   * in a cluster (MQTT's retained store and offline queues) hangs here rather than on delivery,
+   * which every node sees.
+   */
+  onPublished(listener: (pub: Publication) => void): () => void {
+    this.publishedListeners.add(listener);
+    return () => this.publishedListeners.delete(listener);
   }
 
   private dispatch(pub: Publication): void {

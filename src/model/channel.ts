@@ -39,6 +39,8 @@ export interface Publication {
   qos?: 0 | 1 | 2;
   /** MQTT retain: the broker keeps it as the topic's last value for later MQTT subscribers. */
   retain?: boolean;
+  /** MQTT 5 message properties, carried so every door can show them; absent when none were set. */
+  props?: MessageProperties;
   /** Milliseconds since the Unix epoch when the engine accepted it. */
   time: number;
 }
@@ -51,6 +53,24 @@ export interface PublishRequest {
   info?: ClientInfo;
   qos?: 0 | 1 | 2;
   retain?: boolean;
+  props?: MessageProperties;
+}
+
+/**
+ * The MQTT 5 properties of a message that travel with it (section 3.3.2.3). JSON-safe, because
+ * engines store and carry publications as JSON: correlation data is base64.
+ */
+export interface MessageProperties {
+  contentType?: string;
+  /** In the order the publisher sent them; a name may repeat. */
+  userProperties?: [name: string, value: string][];
+  responseTopic?: string;
+  /** Base64 of the publisher's bytes. */
+  correlationData?: string;
+  /** true: the payload is UTF-8 text (payload format indicator 1). */
+  utf8?: boolean;
+  /** Milliseconds since the Unix epoch after which the message is no longer delivered (message expiry interval). */
+  expiresAt?: number;
 }
 
 export interface HistoryQuery {

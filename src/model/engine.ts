@@ -9,6 +9,7 @@ import type {
   Publication,
   PublishRequest,
 } from './channel.js';
+import type { MqttStore, MqttStoreOptions } from './mqtt-store.js';
 
 export interface StreamLimits {
   /** Publications kept; 0 = keep none (the offset still advances). */
@@ -99,4 +100,7 @@ export interface Engine {
    */
   listenAsNode?(name: string): Promise<void>;
   sendToNode?(name: string, message: Buffer): Promise<boolean>;
+
+  /** MQTT sessions, retained messages and wills, shared as widely as this engine shares channels. */
+  mqttStore?(options: MqttStoreOptions): MqttStore;
 }

@@ -5,4 +5,5 @@ export * from './channel-name.js';
 export * from './delivery.js';
 export * from './engine.js';
 export * from './logger.js';
+export * from './mqtt-store.js';
 export * from './publication.js';

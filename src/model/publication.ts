@@ -5,7 +5,10 @@
 import type { Publication, PublishRequest } from './channel.js';
 
 /** The publisher's part of a publication: what an engine stores and carries, besides the position. */
-export type PublicationPayload = Pick<Publication, 'data' | 'bytes' | 'binary' | 'info' | 'qos' | 'retain'>;
+export type PublicationPayload = Pick<
+  Publication,
+  'data' | 'bytes' | 'binary' | 'info' | 'qos' | 'retain' | 'props'
+>;
 
 export function buildPublication(
   channel: string,
@@ -20,5 +23,6 @@ export function buildPublication(
   if (req.info !== undefined) pub.info = req.info;
   if (req.qos !== undefined) pub.qos = req.qos;
   if (req.retain === true) pub.retain = true;
+  if (req.props !== undefined) pub.props = req.props;
   return pub;
 }

@@ -4,7 +4,8 @@
 //
 // body    = header JSON [ "\n" raw bytes ]   (JSON.stringify never emits a raw newline, so the first
 //           "\n" ends the header; the raw bytes after it are kept byte-exact, never re-encoded)
-// header  = {"d": data, "i"?: ClientInfo, "b"?: 1 (binary), "q"?: MQTT QoS 0|1|2, "r"?: 1 (MQTT retain)}
+// header  = {"d": data, "i"?: ClientInfo, "b"?: 1 (binary), "q"?: MQTT QoS 0|1|2, "r"?: 1 (MQTT retain),
+//            "m"?: MessageProperties (MQTT 5)}
 //           ("q" absent = the publisher set no QoS; 0 is kept as 0, never read as absent)
 // bus     = "p" offset ":" epoch ":" time ":" body   (a publication)
 //         | "j" ClientInfo JSON | "l" ClientInfo JSON   (join / leave)
@@ -12,6 +13,7 @@
 import {
   buildPublication,
   type ClientInfo,
+  type MessageProperties,
   type Publication,
   type PublicationPayload,
   type PublishRequest,
@@ -26,6 +28,7 @@ interface Header {
   b?: 1;
   q?: 0 | 1 | 2;
   r?: 1;
+  m?: MessageProperties;
 }
 
 export function encodeBody(req: PublishRequest): Buffer {
@@ -34,6 +37,7 @@ export function encodeBody(req: PublishRequest): Buffer {
   if (req.binary) header.b = 1;
   if (req.qos !== undefined) header.q = req.qos;
   if (req.retain) header.r = 1;
+  if (req.props !== undefined) header.m = req.props;
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   if (req.bytes === undefined) return json;
   const bytes = Buffer.from(req.bytes.buffer, req.bytes.byteOffset, req.bytes.byteLength);
@@ -51,6 +55,7 @@ export function decodeBody(body: Buffer): PublicationPayload {
   if (header.i !== undefined) out.info = header.i;
   if (header.q === 0 || header.q === 1 || header.q === 2) out.qos = header.q;
   if (header.r === 1) out.retain = true;
+  if (header.m !== undefined && typeof header.m === 'object' && header.m !== null) out.props = header.m;
   return out;
 }
 
