@@ -137,5 +137,15 @@ export interface MqttStore {
    */
   reap(aliveNodes: string[]): Promise<(StoredWill & { clientId: string })[]>;
 
+  /**
+   * Shared subscriptions are one delivery per group in the whole cluster: every node sees every
+   * publication, and the node that delivers it is chosen from the nodes with members of the group
+   * (deterministically, from the publication's channel and offset). This node has (`present`) or no
+   * longer has members of `$share/<group>/<filter>`.
+   */
+  setSharedMembership(group: string, filter: string, node: string, present: boolean): Promise<void>;
+  /** For each `<group>\n<filter>`: the nodes in `aliveNodes` with members, sorted by name. */
+  sharedMembership(aliveNodes: string[]): Promise<Map<string, string[]>>;
+
   close(): Promise<void>;
 }
