@@ -112,7 +112,7 @@ export function registerFallbackTransports(
       },
     );
     const session = new ClientSession(transport, sctx);
-    transport.attach(session, () => session.disconnect(Disconnects.SLOW));
+    transport.attach(session);
     streams.set(token, transport);
     res.once('close', () => streams.delete(token));
     sctx.sessions.add(session);
