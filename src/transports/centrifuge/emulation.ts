@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Disconnects, HeraldError } from '../../errors.js';
+import { HeraldError } from '../../errors.js';
 import { type ClientCodec, jsonCodec } from '../../protocol/centrifuge/codec.js';
 import {
   centrifugeJsonStreamFormat,

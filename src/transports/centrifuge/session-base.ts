@@ -171,7 +171,11 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
       this.disconnect(Disconnects.BAD_REQUEST);
       return;
     }
-    for (const c of commands) if (c.method !== 'pong') (this.queue ??= []).push(c);
+    for (const c of commands) {
+      if (c.method === 'pong') continue;
+      this.queue ??= [];
+      this.queue.push(c);
+    }
     if (this.queue === undefined) return;
     if (this.running) {
       // Back-pressure: read no more from this socket until the queue is worked off, so the queue

@@ -62,9 +62,9 @@ export class SseStream implements Subscriber<SseFrame> {
     this.res.write(frame.fields);
     if (this.solo) this.res.write(frame.soloId);
     else {
-      const cursor = (this.cursor ??= new LiveCursor());
-      cursor.set(pub.channel, pub);
-      this.res.write(idLine(cursor.token()));
+      this.cursor ??= new LiveCursor();
+      this.cursor.set(pub.channel, pub);
+      this.res.write(idLine(this.cursor.token()));
     }
     process.nextTick(uncork, this.res);
   }
