@@ -424,7 +424,7 @@ async function main(): Promise<void> {
   const idleN = quick ? 2000 : 19_500;
   for (const door of adapters) {
     // Long polling holds no connection between polls: it has no idle-connection row.
-    if (!selected(`idle-${door.name}`) || door.maxSubscribers !== undefined) continue;
+    if (!selected(`idle-${door.name}`) || door.maxSubscribers !== undefined || door.idle === false) continue;
     if (!door.available) missing.push(`idle ${door.name}, ${idleN} conns`);
     else await guarded(`idle-${door.name}`, () => idleRows(door, idleN));
   }

@@ -41,6 +41,8 @@ export interface DoorAdapter {
   readonly available: boolean;
   /** Largest subscriber count worth running (long polling costs one request per delivery batch). */
   readonly maxSubscribers?: number;
+  /** False for a variant of another door (same connections, other publisher): no idle row of its own. */
+  readonly idle?: boolean;
   /** Opens one connection and subscribes it; resolves once publications will reach it. */
   subscribe(opts: SubscribeOptions): Promise<Connection>;
   /** Opens one publishing connection. */

@@ -23,7 +23,13 @@ function transport(maxPending: number) {
     { session: 's', node: 'n' },
   );
   const received: string[] = [];
-  t.attach({ receive: (d) => received.push(d.toString()), gone() {}, violation() {} }, () => {});
+  t.attach({
+    receive: (d) => received.push(d.toString()),
+    gone() {},
+    violation() {},
+    slow() {},
+    failed() {},
+  });
   return { t, received };
 }
 

@@ -46,7 +46,9 @@ export const centrifugeDoor: Door = {
       noServer: true,
       maxPayload: config.maxMessageSize,
       perMessageDeflate: false,
-      clientTracking: true,
+      // The sessions Set is the list of connections; ws's own would add a Set entry and a 'close'
+      // closure per connection.
+      clientTracking: false,
       handleProtocols: (protocols) =>
         protocols.has(PROTOBUF_SUBPROTOCOL)
           ? PROTOBUF_SUBPROTOCOL
@@ -87,26 +89,24 @@ export const centrifugeDoor: Door = {
           ? new WsTransport(ws, protobufCodec, centrifugeProtobufFormat, config.maxBufferedBytes)
           : new WsTransport(ws, jsonCodec, centrifugeJsonFormat, config.maxBufferedBytes);
       const session = new ClientSession(transport, sctx);
-      transport.attach(
-        session,
-        () => session.disconnect(Disconnects.SLOW),
-        (err) => sctx.log.warn({ client: session.id, err: err.message }, 'websocket error'),
-      );
+      transport.attach(session);
       sessions.add(session);
     }
 
     ctx.onShutdown(async () => {
       keepalive.stop();
+      const sockets: WebSocket[] = [];
+      for (const s of sessions) if (s.transport instanceof WsTransport) sockets.push(s.transport.ws);
       const closing: Promise<void>[] = [];
-      for (const ws of wss.clients) {
+      for (const ws of sockets) {
         if (ws.readyState === WebSocket.CLOSED) continue;
         closing.push(new Promise((resolve) => ws.once('close', () => resolve())));
       }
-      for (const s of sessions) s.disconnect(Disconnects.SHUTDOWN);
-      for (const ws of wss.clients) ws.close(Disconnects.SHUTDOWN.code, Disconnects.SHUTDOWN.reason);
+      for (const s of [...sessions]) s.disconnect(Disconnects.SHUTDOWN);
+      for (const ws of sockets) ws.close(Disconnects.SHUTDOWN.code, Disconnects.SHUTDOWN.reason);
       const timer = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeout).unref());
       await Promise.race([Promise.all(closing), timer]);
-      for (const ws of wss.clients) ws.terminate();
+      for (const ws of sockets) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     });
   },

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Disconnects, HeraldError } from '../../errors.js';
+import { HeraldError } from '../../errors.js';
 import { type ClientCodec, jsonCodec } from '../../protocol/centrifuge/codec.js';
 import {
   centrifugeJsonStreamFormat,
@@ -112,7 +112,7 @@ export function registerFallbackTransports(
       },
     );
     const session = new ClientSession(transport, sctx);
-    transport.attach(session, () => session.disconnect(Disconnects.SLOW));
+    transport.attach(session);
     streams.set(token, transport);
     res.once('close', () => streams.delete(token));
     sctx.sessions.add(session);

@@ -2,18 +2,19 @@
 // the hub's Subscriber side (deliveries, presence, resync), commands taken strictly in order with
 // back-pressure, and the end of its life. The commands themselves are in session.ts.
 
-import { randomUUID } from 'node:crypto';
 import type { ClientHub } from '../../auth/client-hub.js';
 import { ANONYMOUS, type Identity } from '../../auth/identity.js';
 import type { TokenVerifier } from '../../auth/tokens.js';
 import type { Config } from '../../config.js';
 import { type DisconnectDef, Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
-import { CommandRate } from '../../limits/command-rate.js';
+import { CommandRate, type RateOptions } from '../../limits/command-rate.js';
 import type { ClientInfo, FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
 import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { Command } from '../../protocol/centrifuge/commands.js';
+import { connectionId } from '../connection-id.js';
 import type { DoorCounters } from '../door-stats.js';
+import { SmallMap } from './small-map.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
 /** What a session needs from its door: shared settings and the registry it leaves on close. */
@@ -41,14 +42,15 @@ export interface ChannelSub {
 
 export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   readonly format: FrameFormat<Buffer>;
-  readonly id = randomUUID();
+  readonly id = connectionId();
   info: ClientInfo;
   /** Who the connect command proved this client to be. */
   identity: Identity = ANONYMOUS;
   protected connected = false;
   protected closed = false;
-  protected readonly subs = new Map<string, ChannelSub>();
-  protected readonly queue: Command[] = [];
+  protected readonly subs = new SmallMap<string, ChannelSub>();
+  /** Commands read and not run yet; made when there are some (most connections are idle). */
+  protected queue: Command[] | undefined;
   protected running = false;
   /** Disconnected for not reading fast enough (a slow-consumer cut-off, for /metrics). */
   protected cutSlow = false;
@@ -62,6 +64,11 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   pongPending = false;
   /** When the connection token runs out (ms since the Unix epoch); 0 = never. */
   expiresAt = 0;
+  /**
+   * Milliseconds a socket holds publications before writing them together: the shortest
+   * `writeDelay` of the channels subscribed (0 = at once), so no channel waits longer than asked.
+   */
+  writeDelay = 0;
   protected readonly rate: CommandRate;
 
   constructor(
@@ -70,11 +77,8 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   ) {
     this.format = transport.format;
     this.info = { client: this.id, user: '', transport: transport.name };
-    const { config } = ctx;
-    this.rate = new CommandRate(
-      { rate: config.commandRate, burst: config.commandBurst },
-      { rate: config.publishRate, burst: config.publishBurst },
-    );
+    const rates = ratesOf(ctx.config);
+    this.rate = new CommandRate(rates.command, rates.publish);
     ctx.counters.opened();
   }
 
@@ -102,8 +106,16 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     if (d === Disconnects.SLOW) this.cutSlow = true;
     this.closeCode = d.code;
     this.closed = true;
-    this.queue.length = 0;
+    this.queue = undefined;
     this.transport.close(d);
+  }
+
+  slow(): void {
+    this.disconnect(Disconnects.SLOW);
+  }
+
+  failed(err: Error): void {
+    this.ctx.log.warn({ client: this.id, err: err.message }, `${this.transport.name} error`);
   }
 
   // ---- Subscriber: what the hub hands over ------------------------------------------------------
@@ -111,7 +123,7 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   /** The fan-out hot path: the hub's ready frame, written as is (coalesced per socket per tick). */
   deliver(_pub: Publication, frame: Buffer): void {
     if (this.closed) return;
-    this.transport.sendFrame(frame);
+    this.transport.sendFrame(frame, this.writeDelay);
     this.ctx.counters.sent(frame.length);
   }
 
@@ -159,8 +171,12 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
       this.disconnect(Disconnects.BAD_REQUEST);
       return;
     }
-    for (const c of commands) if (c.method !== 'pong') this.queue.push(c);
-    if (this.queue.length === 0) return;
+    for (const c of commands) {
+      if (c.method === 'pong') continue;
+      this.queue ??= [];
+      this.queue.push(c);
+    }
+    if (this.queue === undefined) return;
     if (this.running) {
       // Back-pressure: read no more from this socket until the queue is worked off, so the queue
       // holds at most what was already read (bounded by maxMessageSize per frame).
@@ -179,11 +195,11 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   protected async drain(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0 && !this.closed) {
-        const cmd = this.queue.shift() as Command;
+      for (let cmd = this.queue?.shift(); cmd !== undefined && !this.closed; cmd = this.queue?.shift()) {
         await this.run(cmd);
       }
     } finally {
+      this.queue = undefined;
       this.running = false;
       if (!this.closed) this.transport.resume();
     }
@@ -236,7 +252,7 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     // The server's own code when it closed; otherwise the peer went away (1006 as ws reports it).
     this.ctx.counters.closed(this.closeCode ?? 1006);
     this.closed = true;
-    this.queue.length = 0;
+    this.queue = undefined;
     this.ctx.sessions.delete(this);
     for (const [channel, sub] of [...this.subs]) {
       this.leave(channel, sub).catch((err) =>
@@ -249,6 +265,21 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
 
   /** Returns the result to reply with, or undefined for commands that get no reply. */
   protected abstract handle(cmd: Command): Promise<object | undefined> | object | undefined;
+}
+
+/** The rate options of every session of one config, made once rather than per connection. */
+const rates = new WeakMap<Config, { command: RateOptions; publish: RateOptions }>();
+
+function ratesOf(config: Config): { command: RateOptions; publish: RateOptions } {
+  let r = rates.get(config);
+  if (r === undefined) {
+    r = {
+      command: { rate: config.commandRate, burst: config.commandBurst },
+      publish: { rate: config.publishRate, burst: config.publishBurst },
+    };
+    rates.set(config, r);
+  }
+  return r;
 }
 
 /** The connection closed while a connect was under way: nothing to answer. */

@@ -100,6 +100,7 @@ export abstract class SubscribingSession extends SessionBase {
       server: req.server,
       subscriber: delta ?? this,
     };
+    this.writeDelay = this.subs.size === 0 ? opts.writeDelay : Math.min(this.writeDelay, opts.writeDelay);
     this.subs.set(channel, sub);
     this.ctx.counters.subscriptions++;
     const drop = () => {

@@ -25,17 +25,14 @@ export class StreamTransport implements SessionTransport {
     readonly emulation: { session: string; node: string },
   ) {}
 
-  attach(peer: TransportPeer, onSlow: () => void): void {
+  attach(peer: TransportPeer): void {
     this.peer = peer;
-    this.onSlow = onSlow;
     this.res.once('close', () => {
       this.ended = true;
       this.release();
       peer.gone();
     });
   }
-
-  private onSlow: () => void = () => {};
 
   get open(): boolean {
     return !this.ended && !this.res.destroyed;
@@ -69,7 +66,7 @@ export class StreamTransport implements SessionTransport {
   private write(bytes: Buffer): void {
     if (!this.open) return;
     if (this.res.writableLength > this.maxBufferedBytes) {
-      this.onSlow();
+      this.peer?.slow();
       return;
     }
     this.res.write(bytes);

@@ -17,8 +17,11 @@ export interface SessionTransport {
   readonly open: boolean;
   /** Writes one reply or push; a peer past `maxBufferedBytes` is disconnected as slow instead. */
   send(message: Encoded): void;
-  /** Writes a publication frame made by `format`, under the same bound. */
-  sendFrame(frame: Buffer): void;
+  /**
+   * Writes a publication frame made by `format`, under the same bound; a socket may hold it up to
+   * `delayMs` to write it with the next ones (the channel's writeDelay).
+   */
+  sendFrame(frame: Buffer, delayMs?: number): void;
   /** Ends the connection, telling the client why (close code, or a disconnect push). */
   close(d: DisconnectDef): void;
   /** Cuts the connection without a word, as a network failure would. */
@@ -36,4 +39,8 @@ export interface TransportPeer {
   gone(): void;
   /** A message that breaks the framing (e.g. a binary WebSocket frame for JSON): ends the session. */
   violation(): void;
+  /** The peer stopped reading: past `maxBufferedBytes` queued, it is disconnected as slow. */
+  slow(): void;
+  /** The connection failed (a socket or framing error); its close follows. */
+  failed(err: Error): void;
 }

@@ -11,9 +11,33 @@ import type { SessionTransport, TransportPeer } from './transport.js';
 /** A close frame can wait behind a full buffer: a peer that does not read is cut after this. */
 const CLOSE_GRACE_MS = 1000;
 
+/**
+ * The transport of each socket. The socket's listeners are shared by every connection and find
+ * their transport here, rather than three closures made per connection (idle memory, see
+ * docs/performance.md).
+ */
+const transports = new WeakMap<WebSocket, WsTransport>();
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const t = transports.get(this);
+  if (t?.peer === undefined) return;
+  if (isBinary !== t.binary) t.peer.violation();
+  else t.peer.receive(data);
+}
+
+function onError(this: WebSocket, err: Error): void {
+  transports.get(this)?.peer?.failed(err);
+}
+
+function onClose(this: WebSocket): void {
+  const t = transports.get(this);
+  transports.delete(this);
+  t?.peer?.gone();
+}
+
 export class WsTransport extends FrameTarget implements SessionTransport {
   readonly name = 'websocket';
-  private slow: (() => void) | undefined;
+  peer: TransportPeer | undefined;
 
   constructor(
     ws: WebSocket,
@@ -24,16 +48,18 @@ export class WsTransport extends FrameTarget implements SessionTransport {
     super(ws);
   }
 
-  /** Starts passing frames to the session; `onSlow` runs when the peer stops reading. */
-  attach(peer: TransportPeer, onSlow: () => void, onError: (err: Error) => void): void {
-    this.slow = onSlow;
-    const binary = this.codec.name === 'protobuf';
-    this.ws.on('message', (data: Buffer, isBinary) => {
-      if (isBinary !== binary) peer.violation();
-      else peer.receive(data);
-    });
+  /** Starts passing frames to the session. */
+  attach(peer: TransportPeer): void {
+    this.peer = peer;
+    transports.set(this.ws, this);
+    this.ws.on('message', onMessage);
     this.ws.on('error', onError);
-    this.ws.once('close', () => peer.gone());
+    this.ws.on('close', onClose);
+  }
+
+  /** Whether frames are binary (Protobuf) rather than text (JSON). */
+  get binary(): boolean {
+    return this.codec.name === 'protobuf';
   }
 
   get open(): boolean {
@@ -43,14 +69,14 @@ export class WsTransport extends FrameTarget implements SessionTransport {
   send(message: Encoded): void {
     if (!this.open) return;
     if (this.ws.bufferedAmount > this.maxBufferedBytes) {
-      this.slow?.();
+      this.peer?.slow();
       return;
     }
     this.ws.send(message);
   }
 
-  sendFrame(frame: Buffer): void {
-    writeFrame(this, frame, this.codec.name === 'protobuf', this.maxBufferedBytes, slowOf);
+  sendFrame(frame: Buffer, delayMs = 0): void {
+    writeFrame(this, frame, this.binary, this.maxBufferedBytes, slowOf, delayMs);
   }
 
   close(d: DisconnectDef): void {
@@ -71,10 +97,6 @@ export class WsTransport extends FrameTarget implements SessionTransport {
   resume(): void {
     if (this.ws.isPaused) this.ws.resume();
   }
-
-  callSlow(): void {
-    this.slow?.();
-  }
 }
 
-const slowOf = (t: WsTransport) => t.callSlow();
+const slowOf = (t: WsTransport) => t.peer?.slow();

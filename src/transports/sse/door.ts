@@ -1,7 +1,7 @@
 // `GET /sse?channel=A&channel=B`: Server-Sent Events for browsers' plain EventSource. One stream
 // carries many channels; its event ids are cursors over all of them, so the browser's automatic
 // reconnect (Last-Event-ID) resumes every channel exactly where it stopped.
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { identify } from '../../auth/http-identity.js';
 import { HeraldError } from '../../errors.js';
@@ -17,7 +17,18 @@ export const sseDoor: Door = {
     const counters = stats.door('sse');
     const streams = new SharedHeartbeat<SseStream>(config.sseHeartbeat * 1000);
     let channelsOf = new WeakMap<SseStream, string[]>();
+    /** Each response's stream, for the 'close' listener every response shares (no closure each). */
+    const streamOf = new WeakMap<ServerResponse, SseStream>();
     let closing = false;
+
+    function onResponseClose(this: ServerResponse): void {
+      const stream = streamOf.get(this);
+      if (stream === undefined) return;
+      streamOf.delete(this);
+      stream.ticket?.release();
+      stream.gone = true;
+      if (channelsOf.has(stream)) stream.end('client');
+    }
 
     const ended = (stream: SseStream, reason: EndReason) => {
       streams.delete(stream);
@@ -42,20 +53,16 @@ export const sseDoor: Door = {
         allowedOrigins: config.allowedOrigins,
       });
       const channels = channelsFrom(q.channel, hub, config.maxChannelsPerRequest);
-      // Counted until the response closes, however it ends: an error answer, or the stream's end.
-      const ticket = limits.admit(req.socket.remoteAddress);
-      reply.raw.once('close', () => ticket.release());
-      // The header is what the browser sends on its own reconnects, so it is newer than the URL's.
-      const since = cursorFrom(req.headers['last-event-id'], q.last_event_id);
       const res = reply.raw;
       const stream = new SseStream(res, config.maxBufferedBytes, ended, counters);
+      // Counted until the response closes, however it ends: an error answer, or the stream's end.
+      stream.ticket = limits.admit(req.socket.remoteAddress);
+      streamOf.set(res, stream);
+      res.on('close', onResponseClose);
+      // The header is what the browser sends on its own reconnects, so it is newer than the URL's.
+      const since = cursorFrom(req.headers['last-event-id'], q.last_event_id);
       // The shortest delay of its channels: no channel waits longer than it asked for.
       stream.writeDelay = Math.min(...channels.map((c) => hub.channelOptions(c).writeDelay));
-      let gone = false;
-      const markGone = () => {
-        gone = true;
-      };
-      res.once('close', markGone);
       const sub = await subscribeAll(
         clients,
         identity,
@@ -64,7 +71,6 @@ export const sseDoor: Door = {
         since,
         config.maxRecoveryPublications,
       );
-      res.off('close', markGone);
       let frames: SseFrame[];
       try {
         // Encoded while a failure can still be answered as an error rather than a cut stream.
@@ -75,7 +81,8 @@ export const sseDoor: Door = {
       }
       // Errors up to here are answered as JSON; from here on the answer is a stream.
       reply.hijack();
-      if (gone || res.destroyed || closing) {
+      releaseRequest(res);
+      if (stream.gone || res.destroyed || closing) {
         for (const c of channels) hub.unsubscribe(c, stream);
         res.destroy();
         return;
@@ -92,10 +99,8 @@ export const sseDoor: Door = {
           'cache-control': 'no-cache, no-transform',
           'x-accel-buffering': 'no',
         });
-        res.on('close', () => stream.end('client'));
 
-        stream.startAt(startingCursor(sub, channels, since));
-        const id = idLine(stream.token());
+        const id = idLine(stream.startAt(startingCursor(sub, channels, since)));
         let head = retryLine(config.sseRetry);
         // A resume that cannot be complete says so before anything else.
         if (sub.gaps.length > 0) head += eventFields('gap', JSON.stringify({ channels: sub.gaps })) + id;
@@ -103,6 +108,7 @@ export const sseDoor: Door = {
         head += eventFields('ready', JSON.stringify({ channels })) + id;
         stream.open = true;
         stream.write(head);
+        flattenHeader(res);
         for (let i = 0; i < frames.length; i++) stream.deliver(sub.publications[i], frames[i]);
         // A resume longer than one read may give ends here, before live delivery could skip past
         // the rest: the browser reconnects from the last id it got and reads the next part, so a
@@ -128,6 +134,35 @@ export const sseDoor: Door = {
     });
   },
 };
+
+/**
+ * Lets go of the framework's request and reply once the stream owns the response. Fastify keeps
+ * them (with a child logger and the parsed request) through 'finish' and 'error' listeners until
+ * the response ends, which for a stream is its whole life: ~1.5 KiB per idle stream (heap
+ * snapshots, docs/performance.md). Request logging is off and no onResponse hook is registered,
+ * so those listeners have nothing to do for a taken-over reply. A shared 'error' listener stays,
+ * so an error on the response is never unhandled.
+ */
+function releaseRequest(res: ServerResponse): void {
+  for (const event of ['finish', 'error'] as const) {
+    for (const l of res.listeners(event)) if (l.name === 'onResFinished') res.off(event, l as () => void);
+  }
+  if (!res.listeners('error').includes(ignoreError)) res.on('error', ignoreError);
+}
+
+/**
+ * The response keeps its status line and headers (`_header`, sent by now) for its whole life, as
+ * the tree of concatenated strings Node built them from: ~0.7 KiB per idle stream. A flat copy of
+ * the same text (latin1, as Node writes it) holds the same for a fraction of that.
+ */
+function flattenHeader(res: ServerResponse): void {
+  const r = res as ServerResponse & { _header?: unknown; _headerSent?: boolean };
+  if (r._headerSent === true && typeof r._header === 'string')
+    r._header = Buffer.from(r._header, 'latin1').toString('latin1');
+}
+
+/** Errors on a stream's response end it through 'close'; nothing more to do here. */
+function ignoreError(): void {}
 
 /** Headers set on the reply before it was taken over (CORS and the like), minus empty ones. */
 export function definedHeaders(headers: Record<string, unknown>): OutgoingHttpHeaders {

@@ -3,6 +3,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Ticket } from '../../limits/connections.js';
 import type { FrameFormat, Publication, Subscriber } from '../../model/index.js';
 import { type Cursor, LiveCursor } from '../../protocol/cursor.js';
 import { HEARTBEAT, idLine, publicationFrame, type SseFrame } from '../../protocol/sse.js';
@@ -15,8 +16,11 @@ export type EndReason = 'client' | 'slow' | 'resync' | 'shutdown' | 'error';
 
 export class SseStream implements Subscriber<SseFrame> {
   readonly format = sseFormat;
-  /** Where the client stands on every channel: what its next `id:` says. */
-  private cursor = new LiveCursor();
+  /**
+   * Where the client stands on every channel: what its next `id:` says. A one-channel stream
+   * writes each publication's shared id instead, so it drops this after its opening id.
+   */
+  private cursor: LiveCursor | undefined;
   private solo = false;
   ended = false;
   /** Set once the response is a stream; a resync asked for before that ends it right after. */
@@ -26,6 +30,10 @@ export class SseStream implements Subscriber<SseFrame> {
   lastTick = -1;
   /** Milliseconds the socket holds a publication before writing (the channel's writeDelay; 0 = none). */
   writeDelay = 0;
+  /** The connection-limit ticket, released when the response closes. */
+  ticket: Ticket | undefined;
+  /** The response closed (set by the door's shared 'close' listener). */
+  gone = false;
 
   constructor(
     readonly res: ServerResponse,
@@ -34,14 +42,12 @@ export class SseStream implements Subscriber<SseFrame> {
     private readonly counters?: DoorCounters,
   ) {}
 
-  /** Starts the stream's cursor at these positions (one per channel of the stream). */
-  startAt(positions: Cursor): void {
-    this.cursor = new LiveCursor(positions);
+  /** Starts the stream's cursor at these positions (one per channel); returns its first token. */
+  startAt(positions: Cursor): string {
+    const cursor = new LiveCursor(positions);
     this.solo = positions.size === 1;
-  }
-
-  token(): string {
-    return this.cursor.token();
+    if (!this.solo) this.cursor = cursor;
+    return cursor.token();
   }
 
   deliver(pub: Publication, frame: SseFrame): void {
@@ -56,6 +62,7 @@ export class SseStream implements Subscriber<SseFrame> {
     this.res.write(frame.fields);
     if (this.solo) this.res.write(frame.soloId);
     else {
+      this.cursor ??= new LiveCursor();
       this.cursor.set(pub.channel, pub);
       this.res.write(idLine(this.cursor.token()));
     }

@@ -26,6 +26,11 @@ export class Heartbeat {
     }
   }
 
+  /** Every socket still open (the server keeps no list of its own: see clientTracking). */
+  all(): WebSocket[] {
+    return [...this.sockets];
+  }
+
   remove(ws: WebSocket): void {
     this.sockets.delete(ws);
     this.pending.delete(ws);

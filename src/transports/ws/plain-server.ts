@@ -33,7 +33,9 @@ export function createPlainServer(
     noServer: true,
     maxPayload: ctx.config.maxMessageSize,
     perMessageDeflate: false,
-    clientTracking: true,
+    // The heartbeat's Set is the list of open sockets; ws's own would add a Set entry and a
+    // 'close' closure per connection.
+    clientTracking: false,
   });
   const heartbeat = new Heartbeat(ctx.config.heartbeatInterval);
   // Shared by every connection of this server: no per-connection closure (see idle memory in
@@ -103,14 +105,15 @@ export function closeSlow(ws: WebSocket): void {
 }
 
 async function closeAll(wss: WebSocketServer, heartbeat: Heartbeat, timeoutMs: number): Promise<void> {
+  const open = heartbeat.all();
   heartbeat.stop();
   const closing: Promise<void>[] = [];
-  for (const ws of wss.clients) {
+  for (const ws of open) {
     closing.push(new Promise((resolve) => ws.once('close', () => resolve())));
     ws.close(CloseCodes.GOING_AWAY, 'server shutting down');
   }
   const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
   await Promise.race([Promise.all(closing), timer]);
-  for (const ws of wss.clients) ws.terminate();
+  for (const ws of open) ws.terminate();
   await new Promise<void>((resolve) => wss.close(() => resolve()));
 }
