@@ -18,6 +18,8 @@ import {
   type EngineSink,
   type HistoryQuery,
   type HistoryResult,
+  type MqttStore,
+  type MqttStoreOptions,
   matchesFilter,
   type NodeInfo,
   type PresenceStats,
@@ -27,6 +29,7 @@ import {
 } from '../model/index.js';
 import { newEpoch } from './epoch.js';
 import { selectHistory } from './history-window.js';
+import { MemoryMqttData, MemoryMqttStore } from './mqtt/memory-store.js';
 
 interface Stream {
   epoch: string;
@@ -69,6 +72,7 @@ export class MemoryEngine implements Engine {
   /** Moves on whenever idle streams are dropped (see the file comment). */
   private generation = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private mqtt: MemoryMqttData | undefined;
 
   constructor(options: Partial<MemoryEngineOptions> = {}) {
     this.opts = { ...defaults, ...options };
@@ -96,8 +100,15 @@ export class MemoryEngine implements Engine {
     return this.streams.size;
   }
 
+  /** MQTT sessions, retained messages and wills of this process; every store shares them. */
+  mqttStore(options: MqttStoreOptions): MqttStore {
+    this.mqtt ??= new MemoryMqttData(this.now);
+    return new MemoryMqttStore(this.mqtt, options);
+  }
+
   /** Trims every stream by age and drops idle empty ones; exposed so tests can drive it. */
   sweep(): void {
+    this.mqtt?.sweep();
     const now = this.now();
     const idleBefore = now - this.opts.metaTtl * 1000;
     let dropped = false;

@@ -7,6 +7,7 @@
 // (`conn`) that claimed the session: the store ignores it unless that connection still holds the
 // session, so a slow old node can never overwrite what the new holder did.
 import type { MessageProperties } from './channel.js';
+import type { Logger } from './logger.js';
 
 export type Qos = 0 | 1 | 2;
 
@@ -71,6 +72,10 @@ export interface MqttStoreOptions {
   node: string;
   /** QoS 1/2 messages held per offline session; past it the oldest are dropped. */
   sessionQueue: number;
+  /** Told how many queued messages a session lost to the sessionQueue bound (oldest first). */
+  onQueueDrop?: (clientId: string, dropped: number) => void;
+  /** Where a store reports what it skipped (e.g. an unreadable stored entry). */
+  logger?: Logger;
 }
 
 export interface MqttStore {
