@@ -42,9 +42,24 @@ export class MqttTestClient {
     this.closed = new Promise((resolve) => client.once('close', () => resolve()));
   }
 
+  /**
+   * Connects; the message listener is in place before CONNACK, since a resumed session's messages
+   * may arrive in the same read as CONNACK.
+   */
   static async connect(url: string, options: IClientOptions = {}): Promise<MqttTestClient> {
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-    return new MqttTestClient(client);
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    const c = new MqttTestClient(client);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+        client.once('close', () => reject(new Error('connection closed before CONNACK')));
+      });
+    } catch (err) {
+      client.end(true);
+      throw err;
+    }
+    return c;
   }
 
   next(ms = 3000): Promise<MqttMessage> {

@@ -20,7 +20,13 @@ import type { ChannelPolicy } from '../../auth/policy.js';
 import type { Hub } from '../../hub/hub.js';
 import type { RateOptions } from '../../limits/command-rate.js';
 import type { FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
-import type { ClaimResult, MqttStore, StoredMessage, StoredSubscription, StoredWill } from '../../model/mqtt-store.js';
+import type {
+  ClaimResult,
+  MqttStore,
+  StoredMessage,
+  StoredSubscription,
+  StoredWill,
+} from '../../model/mqtt-store.js';
 import { fromBytes, toBytes } from '../../protocol/payload.js';
 import type { DoorCounters } from '../door-stats.js';
 import type { MqttAuth } from './auth.js';
@@ -150,7 +156,14 @@ export class MqttBroker implements Subscriber<Buffer> {
   /** Takes the client id for this connection; a holder elsewhere is closed (takeover). */
   async claim(conn: MqttConnection, cleanStart: boolean): Promise<ClaimResult> {
     const identity = conn.identity as Identity;
-    const result = await this.store.claim(conn.clientId, identity.user, identity.admin === true, this.node, conn.id, cleanStart);
+    const result = await this.store.claim(
+      conn.clientId,
+      identity.user,
+      identity.admin === true,
+      this.node,
+      conn.id,
+      cleanStart,
+    );
     if (!result.ok) return result;
     const local = this.clients.get(conn.clientId);
     const previous = result.previous;
@@ -221,23 +234,29 @@ export class MqttBroker implements Subscriber<Buffer> {
       if (conn.clientId && conn.identity) await this.release(conn);
       return;
     }
-    this.hub.clientDisconnected();
-    this.counters.closed(conn.closing?.reasonCode ?? 'client');
     for (const [raw, sub] of conn.subscriptions ?? []) this.unindex(conn, raw, sub);
-    this.log.debug({ client: conn.clientId }, 'MQTT client disconnected');
     try {
       if (conn.will) await this.wills.connectionEnded(conn, conn.closing?.graceful === true);
       await this.release(conn);
     } catch (err) {
       this.log.warn({ err, client: conn.clientId }, 'MQTT session release failed');
     }
+    // Counted as gone once its will is in the hub and its session back in the store.
+    this.hub.clientDisconnected();
+    this.counters.closed(conn.closing?.reasonCode ?? 'client');
+    this.log.debug({ client: conn.clientId }, 'MQTT client disconnected');
     if (conn.expiryInterval > 0 && conn.session && conn.session.inflightCount > 0)
       this.parked.set(conn.clientId, { conn, at: Date.now() });
   }
 
   private async release(conn: MqttConnection): Promise<void> {
     await this.saving.get(conn);
-    await this.store.release(conn.clientId, conn.id, sessionState(conn), conn.session?.unacknowledged() ?? []);
+    await this.store.release(
+      conn.clientId,
+      conn.id,
+      sessionState(conn),
+      conn.session?.unacknowledged() ?? [],
+    );
   }
 
   // ---- subscriptions ----------------------------------------------------------------------------
@@ -289,10 +308,16 @@ export class MqttBroker implements Subscriber<Buffer> {
     if (m.props?.expiresAt !== undefined && m.props.expiresAt <= Date.now()) return;
     if (!this.mayReceive(conn.identity, m.topic, undefined)) return;
     this.counters.messagesOut++;
-    conn.outbox().send({ variants: new PublishVariants(m), qos: m.qos, retain, subscriptionIds: m.subscriptionIds });
+    conn
+      .outbox()
+      .send({ variants: new PublishVariants(m), qos: m.qos, retain, subscriptionIds: m.subscriptionIds });
   }
 
-  private mayReceive(identity: Identity | undefined, topic: string, cache: Map<Identity, boolean> | undefined): boolean {
+  private mayReceive(
+    identity: Identity | undefined,
+    topic: string,
+    cache: Map<Identity, boolean> | undefined,
+  ): boolean {
     if (!identity) return false;
     if (identity.admin) return true;
     if (topic.charCodeAt(0) === 0x24) return false;
@@ -322,8 +347,14 @@ export class MqttBroker implements Subscriber<Buffer> {
   /** Once per publication in the cluster, on the node that made it: the retained store and offline queues. */
   private published(pub: Publication): void {
     const m = storedOf(pub);
-    if (pub.retain) this.store.setRetained(m).catch((err) => this.log.warn({ err, channel: pub.channel }, 'MQTT retain failed'));
-    if (m.qos > 0) this.store.enqueue(m).catch((err) => this.log.warn({ err, channel: pub.channel }, 'MQTT enqueue failed'));
+    if (pub.retain)
+      this.store
+        .setRetained(m)
+        .catch((err) => this.log.warn({ err, channel: pub.channel }, 'MQTT retain failed'));
+    if (m.qos > 0)
+      this.store
+        .enqueue(m)
+        .catch((err) => this.log.warn({ err, channel: pub.channel }, 'MQTT enqueue failed'));
   }
 
   /** A hub publication (from any door, any node) to this node's live subscribers. */
@@ -345,7 +376,10 @@ export class MqttBroker implements Subscriber<Buffer> {
         const prior = conn.fanoutMatch as Match;
         if (qos > prior.qos) prior.qos = qos;
         if (retain) prior.retain = true;
-        if (sub.id !== undefined) (prior.ids ??= []).push(sub.id);
+        if (sub.id !== undefined) {
+          prior.ids ??= [];
+          prior.ids.push(sub.id);
+        }
         return;
       }
       const m: Match = { conn, qos, retain, ids: sub.id !== undefined ? [sub.id] : undefined };
@@ -364,7 +398,12 @@ export class MqttBroker implements Subscriber<Buffer> {
       this.shared.pick(topic, pub.offset, (conn, sub) => {
         if (sub.noLocal && origin === conn.clientId) return;
         const qos = Math.min(msg.qos, sub.qos) as 0 | 1 | 2;
-        this.sendTo({ conn, qos, retain: false, ids: sub.id !== undefined ? [sub.id] : undefined }, variants, topic, cache);
+        this.sendTo(
+          { conn, qos, retain: false, ids: sub.id !== undefined ? [sub.id] : undefined },
+          variants,
+          topic,
+          cache,
+        );
       });
     }
   }
@@ -385,9 +424,9 @@ export class MqttBroker implements Subscriber<Buffer> {
 
   // ---- wills and the cluster ----------------------------------------------------------------------
 
-  publishWill(clientId: string, will: StoredWill, user = ''): void {
+  publishWill(clientId: string, will: StoredWill, user = ''): Promise<void> {
     const props = will.props ? { ...will.props } : undefined;
-    this.publishFromClient({ clientId, identity: { user } }, { ...will, props }).catch((err) =>
+    return this.publishFromClient({ clientId, identity: { user } }, { ...will, props }).catch((err) =>
       this.log.warn({ err, client: clientId, topic: will.topic }, 'MQTT will could not be published'),
     );
   }
@@ -396,14 +435,17 @@ export class MqttBroker implements Subscriber<Buffer> {
     if (this.closing) return;
     const every = this.options.reapInterval;
     // Jitter, so the nodes of a cluster do not all reap at once.
-    this.reapTimer = setTimeout(() => void this.reap().finally(() => this.scheduleReap()), every * (0.75 + Math.random() * 0.5));
+    this.reapTimer = setTimeout(
+      () => void this.reap().finally(() => this.scheduleReap()),
+      every * (0.75 + Math.random() * 0.5),
+    );
     this.reapTimer.unref();
   }
 
   private async reap(): Promise<void> {
     try {
       const wills = await this.store.reap(await this.aliveNodes());
-      for (const w of wills) this.publishWill(w.clientId, w);
+      for (const w of wills) void this.publishWill(w.clientId, w);
       await this.shared.refresh();
     } catch (err) {
       this.log.warn({ err }, 'MQTT reap failed');
@@ -430,7 +472,12 @@ export class MqttBroker implements Subscriber<Buffer> {
 let fanoutSeq = 0;
 
 function storedOf(pub: Publication, payload = toBytes(pub)): StoredMessage {
-  const m: StoredMessage = { topic: pub.channel, payload, qos: pub.qos ?? DEFAULT_QOS, retain: pub.retain === true };
+  const m: StoredMessage = {
+    topic: pub.channel,
+    payload,
+    qos: pub.qos ?? DEFAULT_QOS,
+    retain: pub.retain === true,
+  };
   if (pub.props) m.props = pub.props;
   if (pub.info?.transport === 'mqtt') m.origin = pub.info.client;
   return m;
@@ -445,5 +492,7 @@ function sessionState(conn: MqttConnection) {
 }
 
 function sameMessage(a: StoredMessage, b: StoredMessage | undefined): boolean {
-  return b !== undefined && a.topic === b.topic && a.qos === b.qos && Buffer.compare(a.payload, b.payload) === 0;
+  return (
+    b !== undefined && a.topic === b.topic && a.qos === b.qos && Buffer.compare(a.payload, b.payload) === 0
+  );
 }

@@ -22,7 +22,10 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
   const props = p.properties;
   if (v5 && (props?.authenticationMethod !== undefined || props?.authenticationData !== undefined))
     refuse(conn, RC.BAD_AUTH_METHOD, 'enhanced authentication is not supported');
-  if (userPropertyCount(props) > o.maxUserProperties || userPropertyCount(p.will?.properties) > o.maxUserProperties)
+  if (
+    userPropertyCount(props) > o.maxUserProperties ||
+    userPropertyCount(p.will?.properties) > o.maxUserProperties
+  )
     refuse(conn, RC.IMPLEMENTATION_SPECIFIC, `more than ${o.maxUserProperties} user properties`);
   if (v5 && (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0))
     refuse(conn, RC.PROTOCOL_ERROR, 'receive maximum or maximum packet size of 0');
@@ -31,7 +34,8 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
   let clientId = p.clientId ?? '';
   let assigned: string | undefined;
   if (clientId === '') {
-    if (!p.clean && !v5) refuse(conn, RC.CLIENT_ID_INVALID, 'an empty client id needs a clean session (MQTT-3.1.3-8)');
+    if (!p.clean && !v5)
+      refuse(conn, RC.CLIENT_ID_INVALID, 'an empty client id needs a clean session (MQTT-3.1.3-8)');
     clientId = `herald-${randomBytes(9).toString('base64url')}`;
     assigned = clientId;
   }
@@ -59,9 +63,11 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
     const w = p.will;
     const topic = typeof w.topic === 'string' ? w.topic : Buffer.from(w.topic).toString('utf8');
     const problem = topicProblem(topic, o.maxChannelNameLength);
-    if (problem || topic.startsWith('$')) refuse(conn, RC.TOPIC_NAME_INVALID, `will topic: ${problem ?? 'reserved'}`);
+    if (problem || topic.startsWith('$'))
+      refuse(conn, RC.TOPIC_NAME_INVALID, `will topic: ${problem ?? 'reserved'}`);
     const payload = Buffer.from(w.payload ?? Buffer.alloc(0));
-    if (payload.length > o.maxPayload) refuse(conn, RC.PACKET_TOO_LARGE, 'will payload exceeds mqttMaxPayload');
+    if (payload.length > o.maxPayload)
+      refuse(conn, RC.PACKET_TOO_LARGE, 'will payload exceeds mqttMaxPayload');
     will = { topic, payload, qos: (w.qos ?? 0) as 0 | 1 | 2, retain: w.retain === true, origin: clientId };
     const wprops = toMessageProps(w.properties, Date.now());
     if (wprops) {
@@ -74,7 +80,8 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
   }
 
   const auth = await b.auth.check(p.username, p.password === undefined ? undefined : Buffer.from(p.password));
-  if (!auth.ok) refuse(conn, auth.returnCode === 4 ? RC.BAD_USER_OR_PASSWORD : RC.NOT_AUTHORIZED, auth.reason);
+  if (!auth.ok)
+    refuse(conn, auth.returnCode === 4 ? RC.BAD_USER_OR_PASSWORD : RC.NOT_AUTHORIZED, auth.reason);
   const identity = auth.ok ? auth.identity : undefined;
   if (!identity) return;
   conn.identity = identity;
@@ -98,7 +105,12 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
   }
   if (conn.state !== 'connecting') return;
 
-  const connack: IConnackPacket = { cmd: 'connack', sessionPresent: stored !== undefined, reasonCode: 0, returnCode: 0 };
+  const connack: IConnackPacket = {
+    cmd: 'connack',
+    sessionPresent: stored !== undefined,
+    reasonCode: 0,
+    returnCode: 0,
+  };
   if (v5) {
     connack.properties = {
       receiveMaximum: o.receiveMaximum,

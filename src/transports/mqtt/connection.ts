@@ -1,11 +1,13 @@
 // One MQTT connection: its byte stream, the protocol state machine (CONNECT first and once, then
 // packets until DISCONNECT or a close), keep-alive bookkeeping, and the acknowledgements of what
 // the broker sent. CONNECT is handled in connect.ts, client PUBLISH/SUBSCRIBE in inbound.ts.
+
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Packet } from 'mqtt-packet';
 import type { Identity } from '../../auth/identity.js';
-import type { StoredSubscription, StoredWill } from '../../model/mqtt-store.js';
 import type { TokenBucket } from '../../limits/token-bucket.js';
+import type { StoredSubscription, StoredWill } from '../../model/mqtt-store.js';
 import { type CoalescedTarget, writeCoalesced } from '../coalesce.js';
 import type { MqttBroker } from './broker.js';
 import { handleConnect } from './connect.js';
@@ -13,7 +15,6 @@ import { handlePublish, handlePubrel, handleSubscribe, handleUnsubscribe } from 
 import { MqttClose, RC } from './reason-codes.js';
 import { Session } from './session.js';
 import { encode, Framer, type ProtocolLevel } from './wire.js';
-import type { Socket } from 'node:net';
 
 export type ConnState = 'new' | 'connecting' | 'connected' | 'closed';
 
@@ -144,7 +145,8 @@ export class MqttConnection implements CoalescedTarget {
     }
     switch (packet.cmd) {
       case 'publish':
-        return handlePublish(this, packet);
+        handlePublish(this, packet);
+        return;
       case 'puback':
       case 'pubcomp':
         if (!this.session?.acknowledged(packet.messageId ?? 0, packet.cmd)) this.unknownId(packet.cmd);
@@ -161,16 +163,20 @@ export class MqttConnection implements CoalescedTarget {
         return;
       }
       case 'pubrel':
-        return handlePubrel(this, packet);
+        handlePubrel(this, packet);
+        return;
       case 'subscribe':
-        return handleSubscribe(this, packet);
+        handleSubscribe(this, packet);
+        return;
       case 'unsubscribe':
-        return handleUnsubscribe(this, packet);
+        handleUnsubscribe(this, packet);
+        return;
       case 'pingreq':
         this.send({ cmd: 'pingresp' });
         return;
       case 'disconnect':
-        return this.onDisconnect(packet.reasonCode ?? 0, packet.properties?.sessionExpiryInterval);
+        this.onDisconnect(packet.reasonCode ?? 0, packet.properties?.sessionExpiryInterval);
+        return;
       case 'connect':
         throw new MqttClose(RC.PROTOCOL_ERROR, 'a second CONNECT');
       case 'auth':
@@ -213,7 +219,11 @@ export class MqttConnection implements CoalescedTarget {
       'MQTT client closed',
     );
     if (this.level === 5 && this.state === 'connected') {
-      this.send({ cmd: 'disconnect', reasonCode: reason.reasonCode, properties: { reasonString: reason.message.slice(0, 200) } });
+      this.send({
+        cmd: 'disconnect',
+        reasonCode: reason.reasonCode,
+        properties: { reasonString: reason.message.slice(0, 200) },
+      });
     }
     this.closing ??= { graceful: false, reasonCode: reason.reasonCode };
     this.endStream();

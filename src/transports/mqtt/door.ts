@@ -19,7 +19,16 @@ export const mqttDoor: Door = {
     const { config, hub } = ctx;
     const log = ctx.log.child({ component: 'mqtt' });
     const counters = ctx.stats.door('mqtt');
-    const store = hub.engine.mqttStore?.({ node: hub.options.nodeName, sessionQueue: config.mqttSessionQueue });
+    const store = hub.engine.mqttStore?.({
+      node: hub.options.nodeName,
+      sessionQueue: config.mqttSessionQueue,
+      logger: log,
+      onQueueDrop: (clientId, dropped) =>
+        log.warn(
+          { client: clientId, dropped, limit: config.mqttSessionQueue },
+          'MQTT session queue full; oldest messages dropped',
+        ),
+    });
     if (!store) {
       log.warn({ engine: hub.engine.name }, 'the engine keeps no MQTT state: the MQTT door is off');
       return;
@@ -84,7 +93,8 @@ export const mqttDoor: Door = {
     // Started once the hub is (onReady runs inside listen, after the engine started).
     ctx.app.addHook('onReady', async () => {
       await broker.start();
-      if (config.mqttPort !== 0) await listen(ctx, createServer(gate('mqtt')), 'mqtt', config.mqttPort, servers);
+      if (config.mqttPort !== 0)
+        await listen(ctx, createServer(gate('mqtt')), 'mqtt', config.mqttPort, servers);
       if (config.mqttTlsPort !== 0) {
         const tls = createTlsServer(tlsPair(config), gate('mqtts'));
         tls.on('tlsClientError', (err) => log.debug({ reason: err.message }, 'MQTT TLS handshake failed'));
@@ -104,7 +114,13 @@ export const mqttDoor: Door = {
   },
 };
 
-async function listen(ctx: DoorContext, server: Server, name: string, port: number | 'auto', servers: Server[]) {
+async function listen(
+  ctx: DoorContext,
+  server: Server,
+  name: string,
+  port: number | 'auto',
+  servers: Server[],
+) {
   servers.push(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -124,7 +140,10 @@ async function listen(ctx: DoorContext, server: Server, name: string, port: numb
 function tlsPair(config: DoorContext['config']): { cert: Buffer; key: Buffer } {
   const cert = config.mqttTlsCert || config.tlsCert;
   const key = config.mqttTlsKey || config.tlsKey;
-  if (!cert || !key) throw new ConfigError('--mqtt-tls-port needs --mqtt-tls-cert and --mqtt-tls-key (or --tls-cert/--tls-key)');
+  if (!cert || !key)
+    throw new ConfigError(
+      '--mqtt-tls-port needs --mqtt-tls-cert and --mqtt-tls-key (or --tls-cert/--tls-key)',
+    );
   try {
     return { cert: readFileSync(cert), key: readFileSync(key) };
   } catch (err) {

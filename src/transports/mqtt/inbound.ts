@@ -1,11 +1,6 @@
 // What a client sends after CONNECT: PUBLISH (into the hub, acknowledged once the hub has it),
 // PUBREL, SUBSCRIBE and UNSUBSCRIBE. Channel policy is asked here: publish and subscribe.
-import type {
-  IPublishPacket,
-  IPubrelPacket,
-  ISubscribePacket,
-  IUnsubscribePacket,
-} from 'mqtt-packet';
+import type { IPublishPacket, IPubrelPacket, ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
 import { publishBucket } from '../../limits/command-rate.js';
 import type { StoredSubscription } from '../../model/mqtt-store.js';
 import type { MqttConnection } from './connection.js';
@@ -46,9 +41,16 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
     }
   }
   const problem = topicProblem(topic, o.maxChannelNameLength);
-  if (problem) throw new MqttClose(RC.TOPIC_NAME_INVALID, `publish to ${JSON.stringify(topic.slice(0, 100))}: ${problem}`);
+  if (problem)
+    throw new MqttClose(
+      RC.TOPIC_NAME_INVALID,
+      `publish to ${JSON.stringify(topic.slice(0, 100))}: ${problem}`,
+    );
   if (p.payload.length > o.maxPayload)
-    throw new MqttClose(RC.PACKET_TOO_LARGE, `payload of ${p.payload.length} bytes exceeds mqttMaxPayload (${o.maxPayload})`);
+    throw new MqttClose(
+      RC.PACKET_TOO_LARGE,
+      `payload of ${p.payload.length} bytes exceeds mqttMaxPayload (${o.maxPayload})`,
+    );
 
   if (qos === 2 && conn.incomingQos2?.has(id)) {
     // A retransmission of a message the hub already has: acknowledged again, published once.
@@ -57,7 +59,10 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
   }
   if (qos > 0) {
     if (v5 && conn.inboundInflight + (conn.incomingQos2?.size ?? 0) >= o.receiveMaximum)
-      throw new MqttClose(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${o.receiveMaximum} QoS 1/2 publishes in flight`);
+      throw new MqttClose(
+        RC.RECEIVE_MAXIMUM_EXCEEDED,
+        `more than ${o.receiveMaximum} QoS 1/2 publishes in flight`,
+      );
     conn.inboundInflight++;
   }
   const ack = (reasonCode: number) => {
@@ -68,8 +73,10 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
   };
 
   if (props?.payloadFormatIndicator && !isUtf8(p.payload as Buffer)) {
-    if (qos === 0) throw new MqttClose(RC.PAYLOAD_FORMAT_INVALID, 'payload format indicator 1 with invalid UTF-8');
-    return ack(RC.PAYLOAD_FORMAT_INVALID);
+    if (qos === 0)
+      throw new MqttClose(RC.PAYLOAD_FORMAT_INVALID, 'payload format indicator 1 with invalid UTF-8');
+    ack(RC.PAYLOAD_FORMAT_INVALID);
+    return;
   }
   // `$` topics are the broker's own and never channels; other refusals come from the policy.
   // 3.1.1 cannot refuse one PUBLISH: acknowledged and dropped. v5 says why.
@@ -77,11 +84,13 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
   const refused =
     topic.startsWith('$') ||
     (identity !== undefined &&
-      b.policy.authorize(identity, 'publish', topic, { subscribed: conn.subscriptions?.has(topic) === true }) !==
-        undefined);
+      b.policy.authorize(identity, 'publish', topic, {
+        subscribed: conn.subscriptions?.has(topic) === true,
+      }) !== undefined);
   if (refused) {
     b.log.debug({ client: conn.clientId, topic }, 'MQTT publish refused');
-    return ack(topic.startsWith('$') ? RC.TOPIC_NAME_INVALID : RC.NOT_AUTHORIZED);
+    ack(topic.startsWith('$') ? RC.TOPIC_NAME_INVALID : RC.NOT_AUTHORIZED);
+    return;
   }
   if (qos === 2) {
     conn.incomingQos2 ??= new Set();
@@ -104,7 +113,10 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
     (err: Error) => {
       if (qos === 2) conn.incomingQos2?.delete(id);
       b.log.warn({ client: conn.clientId, topic, err: err.message }, 'MQTT publish failed in the hub');
-      if (v5) return ack(RC.UNSPECIFIED);
+      if (v5) {
+        ack(RC.UNSPECIFIED);
+        return;
+      }
       // 3.1.1 has no failure ack: closing makes the client send it again.
       conn.fail(new MqttClose(RC.UNSPECIFIED, `publish failed: ${err.message}`));
     },
@@ -153,7 +165,8 @@ export function handleSubscribe(conn: MqttConnection, p: ISubscribePacket): void
       granted.push(v5 ? RC.TOPIC_FILTER_INVALID : SUBACK_FAILURE);
       continue;
     }
-    if (parsed.group !== undefined && s.nl) throw new MqttClose(RC.PROTOCOL_ERROR, 'no local on a shared subscription');
+    if (parsed.group !== undefined && s.nl)
+      throw new MqttClose(RC.PROTOCOL_ERROR, 'no local on a shared subscription');
     if (conn.identity && b.policy.authorizeFilter(conn.identity, parsed.filter)) {
       b.log.debug({ client: conn.clientId, filter: s.topic }, 'MQTT subscribe refused');
       granted.push(v5 ? RC.NOT_AUTHORIZED : SUBACK_FAILURE);
@@ -191,11 +204,21 @@ export function handleUnsubscribe(conn: MqttConnection, p: IUnsubscribePacket): 
   const b = conn.broker;
   if ((p.messageId ?? 0) === 0) throw new MqttClose(RC.PROTOCOL_ERROR, 'UNSUBSCRIBE with packet id 0');
   if (p.unsubscriptions.length > b.options.maxFiltersPerSubscribe)
-    throw new MqttClose(RC.QUOTA_EXCEEDED, `more than ${b.options.maxFiltersPerSubscribe} filters in one UNSUBSCRIBE`);
+    throw new MqttClose(
+      RC.QUOTA_EXCEEDED,
+      `more than ${b.options.maxFiltersPerSubscribe} filters in one UNSUBSCRIBE`,
+    );
   const reasons = p.unsubscriptions.map((raw) =>
     b.removeSubscription(conn, raw) ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED,
   );
-  if (conn.level === 5) conn.send({ cmd: 'unsuback', messageId: p.messageId, reasonCode: 0, properties: {}, granted: reasons } as never);
+  if (conn.level === 5)
+    conn.send({
+      cmd: 'unsuback',
+      messageId: p.messageId,
+      reasonCode: 0,
+      properties: {},
+      granted: reasons,
+    } as never);
   else conn.send({ cmd: 'unsuback', messageId: p.messageId } as never);
   b.saveSession(conn);
 }

@@ -47,7 +47,9 @@ export class PublishVariants {
     if (level === 5) {
       const props = { ...this.properties() };
       if (subscriptionIds && subscriptionIds.length > 0)
-        props.subscriptionIdentifier = (subscriptionIds.length === 1 ? subscriptionIds[0] : subscriptionIds) as number;
+        props.subscriptionIdentifier = (
+          subscriptionIds.length === 1 ? subscriptionIds[0] : subscriptionIds
+        ) as number;
       if (alias) {
         props.topicAlias = alias.id;
         if (alias.known) packet.topic = '';

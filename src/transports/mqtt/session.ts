@@ -3,7 +3,7 @@
 // mqttSessionQueue, oldest dropped), packet ids, and outbound topic aliases. Everything is made on
 // first use: an idle subscriber holds none of it.
 import type { StoredMessage } from '../../model/mqtt-store.js';
-import { PublishVariants } from './publish-variants.js';
+import type { PublishVariants } from './publish-variants.js';
 import type { ProtocolLevel, PublishTemplate } from './wire.js';
 import { withPacketId } from './wire.js';
 
@@ -84,7 +84,7 @@ export class Session {
   /** PUBREC: the client has the QoS 2 message; answer PUBREL. False for an id not awaiting one. */
   received(id: number): boolean {
     const entry = this.inflight?.get(id);
-    if (!entry || entry.out.qos !== 2 || entry.stage !== 'publish') return false;
+    if (entry?.out.qos !== 2 || entry.stage !== 'publish') return false;
     entry.stage = 'pubrel';
     return true;
   }

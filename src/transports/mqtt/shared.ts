@@ -75,11 +75,7 @@ export class SharedGroups {
   }
 
   /** The members of this node that get the publication: at most one per group. */
-  pick(
-    topic: string,
-    offset: number,
-    visit: (conn: MqttConnection, sub: StoredSubscription) => void,
-  ): void {
+  pick(topic: string, offset: number, visit: (conn: MqttConnection, sub: StoredSubscription) => void): void {
     for (const [key, g] of this.groups) {
       if (!topicMatches(g.filter, topic)) continue;
       const nodes = this.membership.get(key);

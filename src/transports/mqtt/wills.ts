@@ -38,8 +38,9 @@ export class WillTimers {
     try {
       const will = await this.broker.store.takeWill(conn.clientId, conn.id);
       if (!will) return;
-      if (conn.willExpiry !== undefined) will.props = { ...will.props, expiresAt: Date.now() + conn.willExpiry * 1000 };
-      this.broker.publishWill(conn.clientId, will, user);
+      if (conn.willExpiry !== undefined)
+        will.props = { ...will.props, expiresAt: Date.now() + conn.willExpiry * 1000 };
+      await this.broker.publishWill(conn.clientId, will, user);
     } catch (err) {
       this.broker.log.warn({ err, client: conn.clientId }, 'MQTT will lookup failed');
     }

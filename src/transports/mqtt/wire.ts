@@ -32,14 +32,19 @@ interface PooledParser {
 const pools = new Map<number, PooledParser>();
 
 function makeParser(level: ProtocolLevel): PooledParser {
-  const pooled: PooledParser = { parser: mqttPacket.parser({ protocolVersion: level }) as Parser, sink: undefined };
+  const pooled: PooledParser = {
+    parser: mqttPacket.parser({ protocolVersion: level }) as Parser,
+    sink: undefined,
+  };
   pooled.parser.on('packet', (packet: Packet) => {
     // A CONNECT says which level the rest of the stream speaks; the parser must know at once,
     // since more packets may follow in the same chunk.
     if (packet.cmd === 'connect') pooled.parser.settings.protocolVersion = packet.protocolVersion ?? 4;
     pooled.sink?.onPacket(packet);
   });
-  pooled.parser.on('error', (err: Error) => pooled.sink?.onFrameError(`malformed packet: ${err.message}`, false));
+  pooled.parser.on('error', (err: Error) =>
+    pooled.sink?.onFrameError(`malformed packet: ${err.message}`, false),
+  );
   return pooled;
 }
 
@@ -156,7 +161,8 @@ export function toMessageProps(p: V5PublishProps | undefined, now: number): Mess
   const out: MessageProperties = {};
   if (p.contentType !== undefined) out.contentType = p.contentType;
   if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic;
-  if (p.correlationData !== undefined) out.correlationData = Buffer.from(p.correlationData).toString('base64');
+  if (p.correlationData !== undefined)
+    out.correlationData = Buffer.from(p.correlationData).toString('base64');
   if (p.payloadFormatIndicator) out.utf8 = true;
   if (p.messageExpiryInterval !== undefined) out.expiresAt = now + p.messageExpiryInterval * 1000;
   if (p.userProperties) {
@@ -171,7 +177,10 @@ export function toMessageProps(p: V5PublishProps | undefined, now: number): Mess
 }
 
 /** Message props -> MQTT 5 PUBLISH properties; undefined when the message has none. */
-export function toPublishProps(props: MessageProperties | undefined, now: number): V5PublishProps | undefined {
+export function toPublishProps(
+  props: MessageProperties | undefined,
+  now: number,
+): V5PublishProps | undefined {
   if (!props) return undefined;
   const out: V5PublishProps = {};
   if (props.contentType !== undefined) out.contentType = props.contentType;
@@ -192,7 +201,9 @@ export function toPublishProps(props: MessageProperties | undefined, now: number
 }
 
 /** How many user properties a parsed packet carries (a cap against a packet of 100k of them). */
-export function userPropertyCount(properties: { userProperties?: Record<string, unknown> } | undefined): number {
+export function userPropertyCount(
+  properties: { userProperties?: Record<string, unknown> } | undefined,
+): number {
   const up = properties?.userProperties;
   if (!up) return 0;
   let n = 0;
