@@ -116,6 +116,10 @@ export class MqttConnection implements CoalescedTarget {
   // ---- frames -----------------------------------------------------------------------------------
 
   onFrameError(reason: string, tooLarge: boolean): void {
+    if (this.state === 'new' && reason.includes('Invalid protocol version')) {
+      // A level we do not speak: CONNACK 0x84 in the MQTT 5 form (3.1.2.2), then closed.
+      this.write(Buffer.from([0x20, 0x03, 0x00, RC.UNSUPPORTED_VERSION, 0x00]));
+    }
     this.fail(new MqttClose(tooLarge ? RC.PACKET_TOO_LARGE : RC.MALFORMED, reason));
   }
 

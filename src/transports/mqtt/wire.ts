@@ -88,9 +88,11 @@ export class Framer {
     pooled.parser.settings.protocolVersion = this.level;
     pooled.parser.parse(chunk);
     if (pooled.parser.error) {
-      // The stream is closed by the sink; a pooled parser resets itself on its next parse.
+      // The stream is closed by the sink. The parser does not fully reset after an error: it is
+      // dropped, and the pool makes a fresh one.
       this.own = undefined;
       pooled.sink = undefined;
+      if (pools.get(family) === pooled) pools.delete(family);
       return;
     }
     if (idle(pooled.parser)) {
