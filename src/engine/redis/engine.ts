@@ -20,6 +20,8 @@ import {
   type HistoryQuery,
   type HistoryResult,
   type Logger,
+  type MqttStore,
+  type MqttStoreOptions,
   type NodeInfo,
   type PresenceStats,
   type Publication,
@@ -34,6 +36,7 @@ import { createRedisConnection, redactUrl } from './connection.js';
 import { HISTORY_LUA } from './lua/history.js';
 import { CHANNEL_COUNTS_LUA, NODE_REPORT_LUA, PRESENCE_ADD_LUA, PRESENCE_GET_LUA } from './lua/presence.js';
 import { PUBLISH_LUA } from './lua/publish.js';
+import { RedisMqttStore } from './mqtt-store.js';
 
 export interface RedisEngineOptions {
   url: string;
@@ -67,6 +70,8 @@ export class RedisEngine implements Engine {
   private readonly bus: RedisBus;
   private readonly cluster: RedisClusterInfo;
   private readonly log: Logger | undefined;
+  /** The ioredis options of every connection the engine (and its MQTT store) makes. */
+  private readonly redisOptions: RedisOptions;
 
   constructor(private readonly opts: RedisEngineOptions) {
     this.log = opts.log;
@@ -83,6 +88,7 @@ export class RedisEngine implements Engine {
       protocol: 2,
       lazyConnect: true,
     };
+    this.redisOptions = redis;
     const connection = (role: string) =>
       createRedisConnection({ url: opts.url, name: `${opts.prefix}:${role}`, log: opts.log, redis });
     this.cmd = connection('cmd') as Redis & Scripts;
@@ -288,6 +294,22 @@ export class RedisEngine implements Engine {
 
   withdrawNode(name: string): Promise<void> {
     return this.run(() => this.cluster.withdrawNode(name));
+  }
+
+  // ---- MQTT ---------------------------------------------------------------------------------------
+
+  /** The cluster's MQTT state under `<prefix>:mqtt:`, on two connections of the store's own. */
+  mqttStore(options: MqttStoreOptions): MqttStore {
+    return new RedisMqttStore(
+      {
+        ...options,
+        url: this.opts.url,
+        prefix: this.opts.prefix,
+        redis: this.redisOptions,
+        commandTimeout: this.opts.commandTimeout,
+      },
+      this.log,
+    );
   }
 
   // ---- failures ---------------------------------------------------------------------------------
