@@ -63,8 +63,8 @@ describe('MQTT over TCP', () => {
     await mosquittoPub(port, ['-t', 'ret/a', '-m', 'kept', '-r', '-q', '1']);
     const late = mosquittoSub(port, ['-t', 'ret/+', '-v'], 1);
     assert.deepEqual(await late.lines, ['ret/a kept']);
-    // An empty retained message clears it: a later subscriber gets nothing. A fixed window: aedes
-    // sends retained messages from a stream of their own after SUBACK, with no end a client sees.
+    // An empty retained message clears it: a later subscriber gets nothing. A fixed window: the
+    // broker sends retained messages after SUBACK from a store lookup, with no end a client sees.
     await mosquittoPub(port, ['-t', 'ret/a', '-n', '-r']);
     const c = await MqttTestClient.connect(url);
     await c.subscribe('ret/a', 1);

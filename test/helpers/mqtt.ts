@@ -95,8 +95,8 @@ export class MqttTestClient {
 
   /**
    * Everything received during `ms`, queued or new. A fixed window, so only for what no marker can
-   * be ordered after: retained messages and session queues that aedes replays from a stream of its
-   * own, with no end the client can see.
+   * be ordered after: retained messages, which the broker sends after SUBACK from a store lookup with
+   * no end the client can see.
    */
   async drain(ms: number): Promise<MqttMessage[]> {
     await new Promise((r) => setTimeout(r, ms));
