@@ -243,7 +243,11 @@ export class MqttBroker implements Subscriber<Buffer> {
     }
     // Counted as gone once its will is in the hub and its session back in the store.
     this.hub.clientDisconnected();
-    this.counters.closed(conn.closing?.reasonCode ?? 'client');
+    const closing = conn.closing;
+    // Bounded labels: the client left, or the reason code the broker closed it with.
+    this.counters.closed(
+      !closing || closing.graceful ? 'client' : `mqtt_0x${closing.reasonCode.toString(16)}`,
+    );
     this.log.debug({ client: conn.clientId }, 'MQTT client disconnected');
     if (conn.expiryInterval > 0 && conn.session && conn.session.inflightCount > 0)
       this.parked.set(conn.clientId, { conn, at: Date.now() });

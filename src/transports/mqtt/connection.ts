@@ -61,8 +61,9 @@ export class MqttConnection implements CoalescedTarget {
   backlog: Packet[] | undefined;
   /** How the connection ended, for the will and the store. */
   closing: { graceful: boolean; reasonCode: number } | undefined;
-  readonly closed: Promise<void>;
-  private resolveClosed!: () => void;
+  private closedPromise: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
+  private finished = false;
   private readonly framer: Framer;
 
   constructor(
@@ -71,17 +72,27 @@ export class MqttConnection implements CoalescedTarget {
     readonly transport: string,
   ) {
     this.id = `${broker.node}:${(++connCounter).toString(36)}:${Date.now().toString(36)}`;
-    this.closed = new Promise((resolve) => {
+    this.framer = new Framer(broker.options.maxRemainingLength, this);
+    // Shared listeners (the connection hangs off the stream): no closures per idle connection.
+    (stream as Owned)[CONN] = this;
+    stream.on('data', onData);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    stream.on('end', onEnd);
+  }
+
+  /** Resolves once the connection is closed and its session is back in the store. */
+  get closed(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    this.closedPromise ??= new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
-    this.framer = new Framer(broker.options.maxRemainingLength, this);
-    stream.on('data', (chunk: Buffer) => {
-      this.lastSeen = Date.now();
-      this.framer.push(chunk);
-    });
-    stream.on('error', () => this.lost('socket error'));
-    stream.on('close', () => this.lost('socket closed'));
-    stream.on('end', () => this.lost('socket ended'));
+    return this.closedPromise;
+  }
+
+  received(chunk: Buffer): void {
+    this.lastSeen = Date.now();
+    this.framer.push(chunk);
   }
 
   get isAdmin(): boolean {
@@ -248,6 +259,30 @@ export class MqttConnection implements CoalescedTarget {
     const was = this.state;
     this.state = 'closed';
     if (!this.stream.destroyed && why.startsWith('socket')) this.stream.destroy();
-    this.broker.connectionClosed(this, was === 'connected').finally(() => this.resolveClosed());
+    this.broker.connectionClosed(this, was === 'connected').finally(() => {
+      this.finished = true;
+      this.resolveClosed?.();
+    });
   }
+
+  /** Stream events, for the shared listeners below. */
+  streamEvent(what: string): void {
+    this.lost(what);
+  }
+}
+
+const CONN = Symbol('mqtt connection');
+type Owned = Duplex & { [CONN]: MqttConnection };
+
+function onData(this: Owned, chunk: Buffer): void {
+  this[CONN].received(chunk);
+}
+function onError(this: Owned): void {
+  this[CONN].streamEvent('socket error');
+}
+function onClose(this: Owned): void {
+  this[CONN].streamEvent('socket closed');
+}
+function onEnd(this: Owned): void {
+  this[CONN].streamEvent('socket ended');
 }

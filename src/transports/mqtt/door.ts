@@ -83,10 +83,11 @@ export const mqttDoor: Door = {
         return;
       }
       socket.setNoDelay(true);
-      socket.once('close', () => ticket.release());
       sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
+      socket.once('close', () => {
+        ticket.release();
+        sockets.delete(socket);
+      });
       accept(socket, transport);
     };
 
