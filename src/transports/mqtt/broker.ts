@@ -31,9 +31,9 @@ import { fromBytes, toBytes } from '../../protocol/payload.js';
 import type { DoorCounters } from '../door-stats.js';
 import type { MqttAuth } from './auth.js';
 import type { MqttConnection } from './connection.js';
+import { Fanout } from './fanout.js';
 import { PublishVariants } from './publish-variants.js';
 import { MqttClose, RC } from './reason-codes.js';
-import type { Outgoing } from './session.js';
 import { SharedGroups } from './shared.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { WillTimers } from './wills.js';
@@ -75,14 +75,6 @@ export interface BrokerDeps {
   options: BrokerOptions;
 }
 
-/** Per connection, while one publication is fanned out: the merge of its matching subscriptions. */
-interface Match {
-  conn: MqttConnection;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-  ids: number[] | undefined;
-}
-
 export class MqttBroker implements Subscriber<Buffer> {
   readonly format = mqttFormat;
   readonly node: string;
@@ -100,6 +92,7 @@ export class MqttBroker implements Subscriber<Buffer> {
   private readonly index = new SubscriptionIndex<MqttConnection, StoredSubscription>();
   private readonly shared: SharedGroups;
   private readonly wills: WillTimers;
+  private readonly fanout: Fanout;
   /** Sessions with messages in flight whose connection closed: a resume here retransmits them. */
   private readonly parked = new Map<string, { conn: MqttConnection; at: number }>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -119,6 +112,7 @@ export class MqttBroker implements Subscriber<Buffer> {
     this.auth = d.auth;
     this.shared = new SharedGroups(d.store, this.node, () => this.aliveNodes(), d.log);
     this.wills = new WillTimers(this);
+    this.fanout = new Fanout(this.index, this.shared, this.policy, this.counters, storedOf);
   }
 
   async start(): Promise<void> {
@@ -230,10 +224,9 @@ export class MqttBroker implements Subscriber<Buffer> {
   async connectionClosed(conn: MqttConnection, wasConnected: boolean): Promise<void> {
     this.conns.delete(conn.id);
     if (this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId);
-    if (!wasConnected) {
-      if (conn.clientId && conn.identity) await this.release(conn);
-      return;
-    }
+    // Closed before CONNACK: whatever CONNECT claimed is given back by abandon(), once the
+    // store has answered.
+    if (!wasConnected) return;
     for (const [raw, sub] of conn.subscriptions ?? []) this.unindex(conn, raw, sub);
     try {
       if (conn.will) await this.wills.connectionEnded(conn, conn.closing?.graceful === true);
@@ -251,6 +244,17 @@ export class MqttBroker implements Subscriber<Buffer> {
     this.log.debug({ client: conn.clientId }, 'MQTT client disconnected');
     if (conn.expiryInterval > 0 && conn.session && conn.session.inflightCount > 0)
       this.parked.set(conn.clientId, { conn, at: Date.now() });
+  }
+
+  /** A connection closed between claiming its session and CONNACK: will and session go back. */
+  async abandon(conn: MqttConnection): Promise<void> {
+    if (this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId);
+    try {
+      if (conn.will) await this.store.takeWill(conn.clientId, conn.id);
+      await this.release(conn);
+    } catch (err) {
+      this.log.warn({ err, client: conn.clientId }, 'MQTT session release failed');
+    }
   }
 
   private async release(conn: MqttConnection): Promise<void> {
@@ -310,26 +314,11 @@ export class MqttBroker implements Subscriber<Buffer> {
   /** A retained or queued message to one connection, checked like a live delivery. */
   private deliverStored(conn: MqttConnection, m: StoredMessage, retain: boolean): void {
     if (m.props?.expiresAt !== undefined && m.props.expiresAt <= Date.now()) return;
-    if (!this.mayReceive(conn.identity, m.topic, undefined)) return;
+    if (!this.fanout.mayReceive(conn.identity, m.topic, undefined)) return;
     this.counters.messagesOut++;
     conn
       .outbox()
       .send({ variants: new PublishVariants(m), qos: m.qos, retain, subscriptionIds: m.subscriptionIds });
-  }
-
-  private mayReceive(
-    identity: Identity | undefined,
-    topic: string,
-    cache: Map<Identity, boolean> | undefined,
-  ): boolean {
-    if (!identity) return false;
-    if (identity.admin) return true;
-    if (topic.charCodeAt(0) === 0x24) return false;
-    const known = cache?.get(identity);
-    if (known !== undefined) return known;
-    const ok = this.policy.mayReceive(identity, topic);
-    cache?.set(identity, ok);
-    return ok;
   }
 
   // ---- publications -----------------------------------------------------------------------------
@@ -363,67 +352,7 @@ export class MqttBroker implements Subscriber<Buffer> {
 
   /** A hub publication (from any door, any node) to this node's live subscribers. */
   deliver(pub: Publication, payload: Buffer): void {
-    if (this.conns.size === 0) return;
-    const now = Date.now();
-    if (pub.props?.expiresAt !== undefined && pub.props.expiresAt <= now) return;
-    const topic = pub.channel;
-    const msg: StoredMessage = storedOf(pub, payload);
-    const origin = msg.origin;
-    const matches: Match[] = [];
-    const mark = ++fanoutSeq;
-    const visit = (conn: MqttConnection, sub: StoredSubscription) => {
-      if (sub.noLocal && origin === conn.clientId) return;
-      const qos = Math.min(msg.qos, sub.qos) as 0 | 1 | 2;
-      const retain = sub.retainAsPublished === true && msg.retain;
-      // Overlapping filters of one client: one delivery, the highest QoS, every identifier.
-      if (conn.fanoutMark === mark) {
-        const prior = conn.fanoutMatch as Match;
-        if (qos > prior.qos) prior.qos = qos;
-        if (retain) prior.retain = true;
-        if (sub.id !== undefined) {
-          prior.ids ??= [];
-          prior.ids.push(sub.id);
-        }
-        return;
-      }
-      const m: Match = { conn, qos, retain, ids: sub.id !== undefined ? [sub.id] : undefined };
-      conn.fanoutMark = mark;
-      conn.fanoutMatch = m;
-      matches.push(m);
-    };
-    this.index.match(topic, visit);
-    const variants = new PublishVariants(msg);
-    const cache = new Map<Identity, boolean>();
-    for (const m of matches) {
-      m.conn.fanoutMatch = undefined;
-      this.sendTo(m, variants, topic, cache);
-    }
-    if (this.shared.size > 0) {
-      this.shared.pick(topic, pub.offset, (conn, sub) => {
-        if (sub.noLocal && origin === conn.clientId) return;
-        const qos = Math.min(msg.qos, sub.qos) as 0 | 1 | 2;
-        this.sendTo(
-          { conn, qos, retain: false, ids: sub.id !== undefined ? [sub.id] : undefined },
-          variants,
-          topic,
-          cache,
-        );
-      });
-    }
-  }
-
-  private sendTo(m: Match, variants: PublishVariants, topic: string, cache: Map<Identity, boolean>): void {
-    const conn = m.conn;
-    if (conn.state !== 'connected' || !this.mayReceive(conn.identity, topic, cache)) return;
-    this.counters.messagesOut++;
-    if (m.qos === 0 && m.ids === undefined && conn.clientTopicAliasMax === 0) {
-      // The hot path: the same bytes for every such receiver, no session state touched.
-      const t = variants.get(conn.level, 0, m.retain);
-      if (t.bytes.length <= conn.clientMaxPacket) conn.write(t.bytes);
-      return;
-    }
-    const out: Outgoing = { variants, qos: m.qos, retain: m.retain, subscriptionIds: m.ids };
-    conn.outbox().send(out);
+    if (this.conns.size > 0) this.fanout.deliver(pub, payload);
   }
 
   // ---- wills and the cluster ----------------------------------------------------------------------
@@ -471,9 +400,6 @@ export class MqttBroker implements Subscriber<Buffer> {
     }
   }
 }
-
-/** Numbers publications during fan-out, so a connection knows it was already matched. */
-let fanoutSeq = 0;
 
 function storedOf(pub: Publication, payload = toBytes(pub)): StoredMessage {
   const m: StoredMessage = {

@@ -93,7 +93,9 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
   const cleanStart = p.clean !== false;
   const claim = await b.claim(conn, cleanStart);
   if (!claim.ok) refuse(conn, RC.NOT_AUTHORIZED, `client id ${clientId} belongs to another user`);
-  if (conn.state !== 'connecting' || !claim.ok) return;
+  if (!claim.ok) return;
+  // Closed while the store answered: the session it now holds goes back at once.
+  if (conn.state !== 'connecting') return b.abandon(conn);
   const stored = cleanStart ? undefined : claim.session;
   if (stored) {
     conn.incomingQos2 = stored.incomingQos2.length > 0 ? new Set(stored.incomingQos2) : undefined;
@@ -103,7 +105,7 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
     conn.will = will;
     await b.store.setWill(clientId, conn.id, will);
   }
-  if (conn.state !== 'connecting') return;
+  if (conn.state !== 'connecting') return b.abandon(conn);
 
   const connack: IConnackPacket = {
     cmd: 'connack',
