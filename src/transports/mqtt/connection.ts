@@ -92,7 +92,7 @@ export class MqttConnection implements CoalescedTarget {
 
   received(chunk: Buffer): void {
     this.lastSeen = Date.now();
-    this.framer.push(chunk);
+    this.framer.feed(chunk);
   }
 
   get isAdmin(): boolean {

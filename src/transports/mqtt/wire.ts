@@ -11,6 +11,10 @@ import type { MessageProperties } from '../../model/index.js';
 import { PacketSizeWatch } from '../../protocol/mqtt-size.js';
 
 /** mqtt-packet's parser, with the state its typings leave out. */
+// mqtt-packet pre-builds 65,536 two-byte Buffers for packet ids the first time it writes one (6 MB
+// of heap); the broker builds few packets with it (PUBLISH goes through templates), so it allocates.
+mqttPacket.writeToStream.cacheNumbers = false;
+
 type Parser = ReturnType<typeof mqttPacket.parser> & {
   settings: { protocolVersion?: number };
   error: Error | null;
@@ -53,9 +57,8 @@ function idle(parser: Parser): boolean {
   return p._list.length === 0 && p._stateCounter === 0;
 }
 
-/** One connection's inbound side. */
-export class Framer {
-  private watch: PacketSizeWatch;
+/** One connection's inbound side (the size watch is its base: one object per connection, not two). */
+export class Framer extends PacketSizeWatch {
   private own: PooledParser | undefined;
   level: ProtocolLevel = 4;
   private failed = false;
@@ -64,12 +67,12 @@ export class Framer {
     maxRemainingLength: number,
     private readonly sink: FrameSink,
   ) {
-    this.watch = new PacketSizeWatch(maxRemainingLength);
+    super(maxRemainingLength);
   }
 
-  push(chunk: Buffer): void {
+  feed(chunk: Buffer): void {
     if (this.failed) return;
-    const problem = this.watch.push(chunk);
+    const problem = super.push(chunk);
     if (problem) {
       this.failed = true;
       this.sink.onFrameError(problem, !problem.startsWith('malformed'));
