@@ -247,3 +247,37 @@ describe('MQTT limits and bad input', () => {
     raw.destroy();
   });
 });
+
+describe('MQTT slow consumers', () => {
+  test('a subscriber that does not read is cut off past maxBufferedBytes; others go on', async () => {
+    const server = await startHerald({
+      mqttPort: 'auto',
+      maxBufferedBytes: 256 * 1024,
+      mqttMaxPayload: 65536,
+    });
+    try {
+      const port = server.mqttPort!;
+      const reader = await MqttTestClient.connect(`mqtt://127.0.0.1:${port}`);
+      await reader.subscribe('slow/t', 0);
+      const stuck = await RawMqtt.connected(port, {}, 4);
+      stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'slow/t', qos: 0 }] }, 4);
+      await stuck.packet('suback', 4);
+      stuck.socket.pause(); // reads nothing from now on
+      const before = server.herald.stats.door('mqtt').slowConsumers;
+      const chunk = 'x'.repeat(60_000);
+      // Bounded: at most 400 x 60 kB, far past what loopback and the server may buffer.
+      for (let i = 0; i < 400 && !stuck.socket.destroyed; i++) {
+        await server.herald.hub.publish('slow/t', { data: chunk, qos: 0 });
+        await reader.next();
+        if (server.herald.stats.door('mqtt').slowConsumers > before) break;
+      }
+      assert.equal(server.herald.stats.door('mqtt').slowConsumers, before + 1, 'cut off as a slow consumer');
+      await server.herald.hub.publish('slow/t', { data: 'after', qos: 0 });
+      assert.equal((await reader.next()).payload.toString(), 'after');
+      stuck.destroy();
+      await reader.end();
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -128,7 +128,7 @@ export const optionSpecs = {
   maxBufferedBytes: opt(
     positiveInt,
     4 * 1024 * 1024,
-    'Bytes queued to one slow WebSocket/SSE client before it is disconnected (1008 / slow consumer).',
+    'Bytes queued to one slow WebSocket/SSE/MQTT client before it is disconnected (1008 / slow consumer; MQTT 5: DISCONNECT 0x97).',
   ),
 
   // channel model

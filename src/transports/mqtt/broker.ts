@@ -63,6 +63,8 @@ export interface BrokerOptions {
   /** Seconds; 0 = the client's keep-alive stands. */
   maxKeepAlive: number;
   reapInterval: number;
+  /** Bytes queued to one client's socket past which it is cut off as a slow consumer. */
+  maxBufferedBytes: number;
 }
 
 export interface BrokerDeps {

@@ -113,6 +113,11 @@ export class MqttConnection implements CoalescedTarget {
     if (this.state === 'closed' || this.stream.destroyed) return;
     this.broker.counters.bytesOut += bytes.length;
     writeCoalesced(this, this.stream as Socket, bytes);
+    if (this.stream.writableLength > this.broker.options.maxBufferedBytes && !this.closing) {
+      // A client that does not read: cut off rather than buffered without end.
+      this.broker.counters.slowConsumers++;
+      this.fail(new MqttClose(RC.QUOTA_EXCEEDED, 'slow consumer: more than maxBufferedBytes unsent'));
+    }
   }
 
   send(packet: Packet): void {
