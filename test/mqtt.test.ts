@@ -102,10 +102,36 @@ describe('MQTT over TCP', () => {
     await watcher.end();
   });
 
+  test('MQTT 3.1 (mqtt.js protocolVersion 3, "MQIsdp"): QoS 0/1/2 both ways, retained, will', async () => {
+    const v3 = { protocolId: 'MQIsdp', protocolVersion: 3 } as const;
+    const sub = await MqttTestClient.connect(url, { ...v3, clientId: 'v31-sub' });
+    await sub.subscribe('v31/#', 2);
+    const pub = await MqttTestClient.connect(url, {
+      ...v3,
+      clientId: 'v31-pub',
+      will: { topic: 'v31/will', payload: Buffer.from('bye'), qos: 1, retain: false },
+    });
+    for (const qos of [0, 1, 2] as const) await pub.publish('v31/t', `q${qos}`, { qos });
+    for (const qos of [0, 1, 2]) {
+      const m = await sub.next();
+      assert.deepEqual([m.payload.toString(), m.qos], [`q${qos}`, qos]);
+    }
+    await pub.publish('v31/r', 'kept', { qos: 1, retain: true });
+    await sub.next();
+    const late = await MqttTestClient.connect(url, { ...v3, clientId: 'v31-late' });
+    await late.subscribe('v31/r', 1);
+    const r = await late.next();
+    assert.deepEqual([r.payload.toString(), r.retain], ['kept', true]);
+    pub.client.stream.destroy();
+    assert.equal((await sub.next()).topic, 'v31/will');
+    await late.publish('v31/r', '', { qos: 1, retain: true });
+    await Promise.all([sub.end(), late.end()]);
+  });
+
   test('+ and # wildcards (mosquitto_sub), nothing from outside the filter', {
     skip: skipMosquitto,
   }, async () => {
-    const hash = mosquittoSub(port, ['-t', 'w/#', '-v'], 3);
+    const hash = mosquittoSub(port, ['-V', 'mqttv311', '-t', 'w/#', '-v'], 3);
     const plus = mosquittoSub(port, ['-t', 'w/+/t', '-v'], 2);
     await Promise.all([hash.ready, plus.ready]);
     for (const [t, m] of [
