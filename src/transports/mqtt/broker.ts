@@ -316,7 +316,7 @@ export class MqttBroker implements Subscriber<Buffer> {
   /** A retained or queued message to one connection, checked like a live delivery. */
   private deliverStored(conn: MqttConnection, m: StoredMessage, retain: boolean): void {
     if (m.props?.expiresAt !== undefined && m.props.expiresAt <= Date.now()) return;
-    if (!this.fanout.mayReceive(conn.identity, m.topic, undefined)) return;
+    if (!this.fanout.mayReceive(conn.identity, m.topic)) return;
     this.counters.messagesOut++;
     conn
       .outbox()

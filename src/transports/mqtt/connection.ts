@@ -41,7 +41,9 @@ export class MqttConnection implements CoalescedTarget {
   willExpiry: number | undefined;
   /** Fan-out bookkeeping: the publication this connection last matched, and how. */
   fanoutMark = 0;
-  fanoutMatch: unknown;
+  fanoutQos: 0 | 1 | 2 = 0;
+  fanoutRetain = false;
+  fanoutIds: number[] | undefined;
   clientMaxPacket = Number.POSITIVE_INFINITY;
   clientTopicAliasMax = 0;
   clientReceiveMaximum = 65_535;

@@ -14,16 +14,39 @@ import type { Outgoing } from './session.js';
 import type { SharedGroups } from './shared.js';
 import type { SubscriptionIndex } from './subscription-index.js';
 
-/** Per connection, while one publication is fanned out: the merge of its matching subscriptions. */
-interface Match {
-  conn: MqttConnection;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-  ids: number[] | undefined;
-}
-
 /** Numbers publications during fan-out, so a connection knows it was already matched. */
 let fanoutSeq = 0;
+
+/** The connections one publication matched (reused: fan-out never runs inside itself). */
+const matched: MqttConnection[] = [];
+
+/** The channel policy's answer per identity, for one publication (most receivers share one). */
+class ReceiveCache {
+  private lastIdentity: Identity | undefined;
+  private lastOk = false;
+  private more: Map<Identity, boolean> | undefined;
+
+  constructor(
+    private readonly policy: ChannelPolicy,
+    private readonly topic: string,
+  ) {}
+
+  ok(identity: Identity | undefined): boolean {
+    if (!identity) return false;
+    if (identity.admin) return true;
+    if (this.topic.charCodeAt(0) === 0x24) return false;
+    if (identity === this.lastIdentity) return this.lastOk;
+    let ok = this.more?.get(identity);
+    if (ok === undefined) {
+      ok = this.policy.mayReceive(identity, this.topic);
+      this.more ??= new Map();
+      this.more.set(identity, ok);
+    }
+    this.lastIdentity = identity;
+    this.lastOk = ok;
+    return ok;
+  }
+}
 
 export class Fanout {
   constructor(
@@ -36,80 +59,73 @@ export class Fanout {
 
   /** A hub publication (from any door, any node) to this node's live subscribers. */
   deliver(pub: Publication, payload: Buffer): void {
-    const now = Date.now();
-    if (pub.props?.expiresAt !== undefined && pub.props.expiresAt <= now) return;
+    if (pub.props?.expiresAt !== undefined && pub.props.expiresAt <= Date.now()) return;
     const topic = pub.channel;
     const msg: StoredMessage = this.stored(pub, payload);
     const origin = msg.origin;
-    const matches: Match[] = [];
     const mark = ++fanoutSeq;
-    const visit = (conn: MqttConnection, sub: StoredSubscription) => {
+    matched.length = 0;
+    // Overlapping filters of one client merge into one delivery: the highest QoS, every identifier.
+    // The merge lives on the connection, marked with this publication's number: no allocation.
+    this.index.match(topic, (conn, sub) => {
       if (sub.noLocal && origin === conn.clientId) return;
       const qos = Math.min(msg.qos, sub.qos) as 0 | 1 | 2;
       const retain = sub.retainAsPublished === true && msg.retain;
-      // Overlapping filters of one client: one delivery, the highest QoS, every identifier.
-      if (conn.fanoutMark === mark) {
-        const prior = conn.fanoutMatch as Match;
-        if (qos > prior.qos) prior.qos = qos;
-        if (retain) prior.retain = true;
-        if (sub.id !== undefined) {
-          prior.ids ??= [];
-          prior.ids.push(sub.id);
-        }
+      if (conn.fanoutMark !== mark) {
+        conn.fanoutMark = mark;
+        conn.fanoutQos = qos;
+        conn.fanoutRetain = retain;
+        conn.fanoutIds = sub.id !== undefined ? [sub.id] : undefined;
+        matched.push(conn);
         return;
       }
-      const m: Match = { conn, qos, retain, ids: sub.id !== undefined ? [sub.id] : undefined };
-      conn.fanoutMark = mark;
-      conn.fanoutMatch = m;
-      matches.push(m);
-    };
-    this.index.match(topic, visit);
+      if (qos > conn.fanoutQos) conn.fanoutQos = qos;
+      if (retain) conn.fanoutRetain = true;
+      if (sub.id !== undefined) {
+        conn.fanoutIds ??= [];
+        conn.fanoutIds.push(sub.id);
+      }
+    });
     const variants = new PublishVariants(msg);
-    const cache = new Map<Identity, boolean>();
-    for (const m of matches) {
-      m.conn.fanoutMatch = undefined;
-      this.sendTo(m, variants, topic, cache);
+    const allowed = new ReceiveCache(this.policy, topic);
+    for (let i = 0; i < matched.length; i++) {
+      const conn = matched[i];
+      const ids = conn.fanoutIds;
+      conn.fanoutIds = undefined;
+      this.sendTo(conn, conn.fanoutQos, conn.fanoutRetain, ids, variants, allowed);
     }
+    matched.length = 0;
     if (this.shared.size > 0) {
       this.shared.pick(topic, pub.offset, (conn, sub) => {
         if (sub.noLocal && origin === conn.clientId) return;
         const qos = Math.min(msg.qos, sub.qos) as 0 | 1 | 2;
-        this.sendTo(
-          { conn, qos, retain: false, ids: sub.id !== undefined ? [sub.id] : undefined },
-          variants,
-          topic,
-          cache,
-        );
+        this.sendTo(conn, qos, false, sub.id !== undefined ? [sub.id] : undefined, variants, allowed);
       });
     }
   }
 
-  private sendTo(m: Match, variants: PublishVariants, topic: string, cache: Map<Identity, boolean>): void {
-    const conn = m.conn;
-    if (conn.state !== 'connected' || !this.mayReceive(conn.identity, topic, cache)) return;
+  private sendTo(
+    conn: MqttConnection,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    ids: number[] | undefined,
+    variants: PublishVariants,
+    allowed: ReceiveCache,
+  ): void {
+    if (conn.state !== 'connected' || !allowed.ok(conn.identity)) return;
     this.counters.messagesOut++;
-    if (m.qos === 0 && m.ids === undefined && conn.clientTopicAliasMax === 0) {
+    if (qos === 0 && ids === undefined && conn.clientTopicAliasMax === 0) {
       // The hot path: the same bytes for every such receiver, no session state touched.
-      const t = variants.get(conn.level, 0, m.retain);
+      const t = variants.get(conn.level, 0, retain);
       if (t.bytes.length <= conn.clientMaxPacket) conn.write(t.bytes);
       return;
     }
-    const out: Outgoing = { variants, qos: m.qos, retain: m.retain, subscriptionIds: m.ids };
+    const out: Outgoing = { variants, qos, retain, subscriptionIds: ids };
     conn.outbox().send(out);
   }
 
-  mayReceive(
-    identity: Identity | undefined,
-    topic: string,
-    cache: Map<Identity, boolean> | undefined,
-  ): boolean {
-    if (!identity) return false;
-    if (identity.admin) return true;
-    if (topic.charCodeAt(0) === 0x24) return false;
-    const known = cache?.get(identity);
-    if (known !== undefined) return known;
-    const ok = this.policy.mayReceive(identity, topic);
-    cache?.set(identity, ok);
-    return ok;
+  /** For retained and queued deliveries: one message, one receiver. */
+  mayReceive(identity: Identity | undefined, topic: string): boolean {
+    return new ReceiveCache(this.policy, topic).ok(identity);
   }
 }
