@@ -3,7 +3,7 @@
 // v5 session expiry, and the mqttSessionQueue bound while offline.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { IPublishPacket } from 'mqtt-packet';
+import mqttPacket, { type IPublishPacket } from 'mqtt-packet';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { MqttTestClient, RawMqtt } from './helpers/mqtt.js';
 
@@ -98,6 +98,45 @@ describe('MQTT sessions', () => {
       [],
     );
     await third.end();
+  });
+
+  test('packets sent in the same write as CONNECT are handled in order after CONNACK', async () => {
+    const raw = await RawMqtt.open(port);
+    const gen = (p: Parameters<typeof mqttPacket.generate>[0]) =>
+      mqttPacket.generate(p, { protocolVersion: 4 });
+    raw.write(
+      Buffer.concat([
+        gen({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          clientId: 'eager',
+          keepalive: 60,
+        }),
+        gen({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'eager/t', qos: 1 }] }),
+        gen({
+          cmd: 'publish',
+          topic: 'eager/t',
+          payload: Buffer.from('to myself'),
+          qos: 1,
+          messageId: 2,
+          retain: false,
+          dup: false,
+        }),
+      ]),
+    );
+    const delivered = (await raw.packet('publish', 4)) as IPublishPacket;
+    assert.equal(delivered.payload.toString(), 'to myself');
+    await raw.packet('puback', 4);
+    assert.deepEqual(
+      raw
+        .packets(4)
+        .map((p) => p.cmd)
+        .filter((c) => c !== 'publish'),
+      ['connack', 'suback', 'puback'],
+    );
+    raw.destroy();
   });
 
   test('session present: false for a new or clean session, true for a resumed one; clean start discards it', async () => {

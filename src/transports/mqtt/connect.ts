@@ -128,6 +128,8 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
   }
   conn.send(connack);
   b.connected(conn);
+  // What the client sent behind CONNECT comes before anything that arrives from now on.
+  conn.drainBacklog();
   await b.resume(conn, stored !== undefined);
 }
 

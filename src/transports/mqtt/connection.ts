@@ -213,7 +213,8 @@ export class MqttConnection implements CoalescedTarget {
     this.broker.log.debug({ client: this.clientId, cmd }, 'MQTT acknowledgement for an unknown packet id');
   }
 
-  private drainBacklog(): void {
+  /** Packets sent right behind CONNECT, handled in their order once CONNACK is out. */
+  drainBacklog(): void {
     const backlog = this.backlog;
     this.backlog = undefined;
     for (const p of backlog ?? []) this.onPacket(p);
