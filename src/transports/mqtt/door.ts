@@ -106,15 +106,27 @@ export const mqttDoor: Door = {
 
     ctx.onShutdown(async () => {
       for (const s of servers) s.close();
-      // The broker closes every MQTT client (v5: DISCONNECT 0x8B); the hub is still up, so wills go out.
-      await broker.close();
+      // The broker closes every MQTT client (v5: DISCONNECT 0x8B); the hub is still up, so wills go
+      // out. Bounded like every door's close: a frozen store must not hold the stop here (the
+      // engine's step is where a stop waits for its backend).
+      await within(config.shutdownTimeout, broker.close());
       for (const socket of sockets) socket.destroy();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await store.close();
+      await within(config.shutdownTimeout, store.close());
     });
   },
 };
+
+/** Waits for `work`, but no longer than `ms`. */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([work.catch(() => {}), timeout]);
+  clearTimeout(timer);
+}
 
 async function listen(
   ctx: DoorContext,
