@@ -418,6 +418,16 @@ describe('MQTT 5', () => {
     assert.equal((await raw.packet('disconnect')).reasonCode, 0x82);
   });
 
+  test('keep-alive timeout: DISCONNECT 0x8D; an AUTH packet: DISCONNECT 0x82', async () => {
+    const silent = await RawMqtt.connected(port, { keepalive: 1 });
+    assert.equal((await silent.packet('disconnect')).reasonCode, 0x8d);
+    assert.equal(await silent.closedWithin(2000), true);
+    const auth = await RawMqtt.connected(port);
+    auth.send({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'x' } });
+    assert.equal((await auth.packet('disconnect')).reasonCode, 0x82);
+    assert.equal(await auth.closedWithin(2000), true);
+  });
+
   test('a client Maximum Packet Size: larger messages are not sent to it, smaller ones are', async () => {
     const small = await MqttTestClient.connect(url, { ...V5, properties: { maximumPacketSize: 64 } });
     await small.subscribe('mps/t', 1);

@@ -202,7 +202,8 @@ export class MqttConnection implements CoalescedTarget {
       case 'connect':
         throw new MqttClose(RC.PROTOCOL_ERROR, 'a second CONNECT');
       case 'auth':
-        throw new MqttClose(RC.BAD_AUTH_METHOD, 'AUTH is not supported');
+        // No Authentication Method was accepted at CONNECT, so AUTH is a protocol error (4.12).
+        throw new MqttClose(RC.PROTOCOL_ERROR, 'AUTH without an authentication method');
       default:
         throw new MqttClose(RC.PROTOCOL_ERROR, `unexpected ${packet.cmd}`);
     }
