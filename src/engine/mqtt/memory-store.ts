@@ -16,6 +16,7 @@ import type {
   StoredWill,
 } from '../../model/index.js';
 import { matchesFilter } from '../../model/index.js';
+import { FilterTrie } from './filter-trie.js';
 import { copyMessage, expired, offlineCopy, queues } from './offline-match.js';
 
 /** 0xFFFFFFFF seconds: the session never expires (MQTT 3.1.1 persistent sessions). */
@@ -28,6 +29,8 @@ interface Session extends StoredSession {
   /** Offline only: ms when it expires (Infinity: never). */
   expiresAt?: number;
   queue: StoredMessage[];
+  /** Offline only: the filters it is indexed under in offlineFilters. */
+  indexed?: string[];
 }
 
 interface Will {
@@ -39,8 +42,8 @@ interface Will {
 /** The state shared by every store of one memory engine. */
 export class MemoryMqttData {
   readonly sessions = new Map<string, Session>();
-  /** Offline sessions with a subscription that can queue: the only ones enqueue looks at. */
-  readonly offlineQueuing = new Set<string>();
+  /** Filters of offline sessions that can queue -> client ids: the only ones enqueue looks at. */
+  readonly offlineFilters = new FilterTrie<string>();
   readonly retained = new Map<string, StoredMessage>();
   readonly wills = new Map<string, Will>();
   /** `<group>\n<filter>` -> nodes with members. */
@@ -61,8 +64,15 @@ export class MemoryMqttData {
   }
 
   remove(clientId: string): void {
+    const s = this.sessions.get(clientId);
+    if (s) this.unindex(s);
     this.sessions.delete(clientId);
-    this.offlineQueuing.delete(clientId);
+  }
+
+  /** The session no longer queues (it is held again, or gone). */
+  unindex(s: Session): void {
+    for (const f of s.indexed ?? []) this.offlineFilters.delete(f, s.clientId);
+    s.indexed = undefined;
   }
 
   /** The session's connection is gone: it stays offline for its expiry interval, or goes now. */
@@ -73,7 +83,9 @@ export class MemoryMqttData {
       return;
     }
     s.expiresAt = s.expiryInterval >= NEVER_EXPIRES ? Infinity : this.now() + s.expiryInterval * 1000;
-    if (s.subscriptions.some(queues)) this.offlineQueuing.add(clientId);
+    this.unindex(s);
+    s.indexed = [...new Set(s.subscriptions.filter(queues).map((sub) => sub.filter))];
+    for (const f of s.indexed) this.offlineFilters.add(f, clientId);
   }
 
   /** Deletes expired sessions and retained messages. */
@@ -110,7 +122,7 @@ export class MemoryMqttStore implements MqttStore {
     if (old && old.owner !== owner && !admin) return { ok: false, reason: 'owner' };
     const previous = old?.holder ? { ...old.holder } : undefined;
     d.wills.delete(clientId); // the session resumed (or restarted): an earlier will is void
-    d.offlineQueuing.delete(clientId);
+    if (old) d.unindex(old);
     if (!old || cleanStart) {
       d.sessions.set(clientId, {
         clientId,
@@ -172,18 +184,22 @@ export class MemoryMqttStore implements MqttStore {
     const now = this.data.now();
     const queue = s.queue;
     s.queue = [];
-    return queue.filter((m) => !expired(m, now));
+    // Copies: the queued entries of several sessions share one payload.
+    return queue.filter((m) => !expired(m, now)).map(copyMessage);
   }
 
   async enqueue(message: StoredMessage): Promise<void> {
     const d = this.data;
-    if (message.qos === 0 || d.offlineQueuing.size === 0) return;
-    for (const clientId of d.offlineQueuing) {
+    if (message.qos === 0 || d.offlineFilters.size === 0) return;
+    const matched = d.offlineFilters.match(message.topic);
+    if (matched.size === 0) return;
+    // One copy of the caller's message; the sessions' entries share its payload and properties.
+    const own = copyMessage(message);
+    for (const clientId of matched) {
       const s = d.live(clientId);
-      if (!s) continue;
-      const copy = offlineCopy(clientId, s.subscriptions, message);
-      if (!copy) continue;
-      s.queue.push(copyMessage(copy));
+      const copy = s && offlineCopy(clientId, s.subscriptions, own);
+      if (!s || !copy) continue;
+      s.queue.push(copy);
       this.bound(clientId, s);
     }
   }

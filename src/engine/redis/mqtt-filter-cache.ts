@@ -8,11 +8,13 @@
 // session going offline and this node hearing of it is not queued for that session (the two
 // happened at the same time; either order is an honest outcome).
 import type { Redis } from 'ioredis';
-import { type Logger, matchesFilter } from '../../model/index.js';
+import type { Logger } from '../../model/index.js';
+import { FilterTrie } from '../mqtt/filter-trie.js';
 
 export class FilterCache {
   /** undefined: not known (not loaded yet, or invalidated); callers must ask Redis. */
   private filters: string[] | undefined;
+  private trie = new FilterTrie<true>();
   private generation = 0;
   private loading = false;
   private subscribed = false;
@@ -61,8 +63,7 @@ export class FilterCache {
       this.load();
       return true;
     }
-    for (const f of filters) if (matchesFilter(f, topic)) return true;
-    return false;
+    return filters.length > 0 && this.trie.match(topic).size > 0;
   }
 
   /** The copy, for tests and metrics (undefined while unknown). */
@@ -77,7 +78,11 @@ export class FilterCache {
     this.cmd
       .hkeys(this.hashKey)
       .then((filters) => {
-        if (generation === this.generation && this.subscribed) this.filters = filters;
+        if (generation !== this.generation || !this.subscribed) return;
+        const trie = new FilterTrie<true>();
+        for (const f of filters) trie.add(f, true);
+        this.trie = trie;
+        this.filters = filters;
       })
       .catch(() => {}) // stays unknown: enqueue asks Redis meanwhile
       .finally(() => {

@@ -45,6 +45,16 @@ local topic, mqos, origin, msg, limit = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARG
 local dollar = string.sub(topic, 1, 1) == '$'
 local tl = levels(topic)
 local out = {}
+-- Sessions often share filters: each distinct one is matched once per publication.
+local memo = {}
+local function hit(f)
+  local m = memo[f]
+  if m == nil then
+    m = matches(f, tl, dollar)
+    memo[f] = m
+  end
+  return m
+end
 local entries = redis.call('HGETALL', P .. 'offline')
 for i = 1, #entries, 2 do
   local cid, x = entries[i], entries[i + 1]
@@ -55,7 +65,7 @@ for i = 1, #entries, 2 do
     for _, s in ipairs(subs_of(x) or {}) do
       if type(s) == 'table' and type(s[1]) == 'string' then
         local own = s[3] == 1 and origin ~= '' and origin == cid
-        if not own and matches(s[1], tl, dollar) then
+        if not own and hit(s[1]) then
           local q = tonumber(s[2]) or 0
           if q > best then best = q end
           local id = tonumber(s[4])
@@ -69,7 +79,8 @@ for i = 1, #entries, 2 do
     if best >= 1 then
       local q = math.min(best, mqos)
       local len = redis.call('RPUSH', qkey(cid), string.format('%d', q) .. '|' .. table.concat(ids, ',') .. '|' .. msg)
-      queue_ttl_like_session(cid)
+      -- A queue already there has its session's TTL (set when the session went offline).
+      if len == 1 then queue_ttl_like_session(cid) end
       local dropped = bound_queue(cid, len, limit)
       if dropped > 0 then
         out[#out + 1] = cid
