@@ -1,9 +1,7 @@
 // MQTT door throughput, server and clients in one process on loopback (so numbers are a floor).
 // Bounded: fixed message counts, and every scenario gives up after 60 s.
-//   npx tsx bench/mqtt.ts [subscribers=100] [messages=1000] [baseline]
-// `baseline` runs the same scenarios on a bare aedes broker (no hub), to show what the bridge costs.
-import { createServer } from 'node:net';
-import { Aedes } from 'aedes';
+//   npx tsx bench/mqtt.ts [subscribers=100] [messages=1000]
+// (The comparison with other brokers - mosquitto - is in `npm run bench`, scenario fanout-mqtt.)
 import mqtt, { type MqttClient } from 'mqtt';
 import { createHerald } from '../src/server.js';
 
@@ -35,43 +33,21 @@ function counter(clients: MqttClient[], expected: number): Promise<number> {
   });
 }
 
-const baseline = process.argv[4] === 'baseline';
-let url: string;
-let publish: (topic: string, data: unknown, qos: 0 | 1) => Promise<unknown>;
-let stop: () => Promise<void>;
-if (baseline) {
-  const broker = await Aedes.createBroker();
-  const tcp = createServer(broker.handle);
-  await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
-  url = `mqtt://127.0.0.1:${(tcp.address() as { port: number }).port}`;
-  publish = (topic, data, qos) =>
-    new Promise((r) =>
-      broker.publish(
-        { cmd: 'publish', topic, payload: JSON.stringify(data), qos, retain: false, dup: false },
-        r,
-      ),
-    );
-  stop = async () => {
-    tcp.close();
-    await new Promise<void>((r) => broker.close(() => r()));
-  };
-} else {
-  const herald = await createHerald({
-    port: 0,
-    host: '127.0.0.1',
-    mqttPort: 'auto',
-    mqttHost: '127.0.0.1',
-    logLevel: 'warn',
-    // Every load client comes from loopback: measure the server, not the per-address limits.
-    maxConnectionsPerIp: 0,
-    connectionRatePerIp: 0,
-    publishRate: 0,
-  });
-  url = `mqtt://127.0.0.1:${herald.listenerAddress('mqtt')?.port}`;
-  publish = (topic, data, qos) => herald.hub.publish(topic, { data, qos });
-  stop = () => herald.stop();
-}
-console.log(baseline ? 'bare aedes (no hub):' : 'Herald (aedes bridged to the hub):');
+const herald = await createHerald({
+  port: 0,
+  host: '127.0.0.1',
+  mqttPort: 'auto',
+  mqttHost: '127.0.0.1',
+  logLevel: 'warn',
+  // Every load client comes from loopback: measure the server, not the per-address limits.
+  maxConnectionsPerIp: 0,
+  connectionRatePerIp: 0,
+  publishRate: 0,
+});
+const url = `mqtt://127.0.0.1:${herald.listenerAddress('mqtt')?.port}`;
+const publish = (topic: string, data: unknown, qos: 0 | 1) => herald.hub.publish(topic, { data, qos });
+const stop = () => herald.stop();
+console.log('Herald (its own MQTT broker):');
 try {
   // 1. API-style hub publications fanned out to many MQTT subscribers.
   for (const qos of [0, 1] as const) {

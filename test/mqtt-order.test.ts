@@ -1,8 +1,8 @@
 // One topic's publications reach an MQTT subscriber in the hub's order and all of them, whatever
-// QoS each was published at. aedes routes QoS 1/2 after a persistence round trip and QoS 0 at once;
-// a QoS 0 publication overtaking the QoS 1 one before it used to make aedes' de-dupe (the highest
-// offset seen per channel and client) drop the overtaken one. Overlapping filters make every
-// publication reach the client through that de-dupe more than once, as real subscribers do.
+// QoS each was published at. A broker that routes QoS 1/2 after a store round trip and QoS 0 at once
+// lets a QoS 0 publication overtake the QoS 1 one before it; the former broker's de-dupe (the highest
+// offset seen per channel and client) then dropped the overtaken one. Overlapping filters make every
+// publication match the client more than once, as real subscribers do.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startHerald, type TestServer } from './helpers/herald.js';

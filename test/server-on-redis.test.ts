@@ -29,13 +29,14 @@ describe('a server on the Redis engine', { skip }, () => {
   });
   after(() => redis?.stop());
 
-  test('stop() closes every Redis connection the server opened, the MQTT persistence’s too', async () => {
+  test('stop() closes every Redis connection the server opened, the MQTT store’s too', async () => {
     const server = await startHerald({ engine: 'redis', redisUrl: redis.url });
+    await until(() => connectionNames(redis).length === 4, { what: 'the MQTT store connected' });
     assert.deepEqual(connectionNames(redis).sort(), [
       'herald:bus',
       'herald:cmd',
       'herald:mqtt',
-      'herald:mqtt-scripts',
+      'herald:mqtt-sub',
     ]);
     await server.stop();
     assert.deepEqual(connectionNames(redis), []);

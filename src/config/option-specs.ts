@@ -128,7 +128,7 @@ export const optionSpecs = {
   maxBufferedBytes: opt(
     positiveInt,
     4 * 1024 * 1024,
-    'Bytes queued to one slow WebSocket/SSE client before it is disconnected (1008 / slow consumer).',
+    'Bytes queued to one slow WebSocket/SSE/MQTT client before it is disconnected (1008 / slow consumer; MQTT 5: DISCONNECT 0x97).',
   ),
 
   // channel model
@@ -310,7 +310,54 @@ export const optionSpecs = {
   mqttSessionQueue: opt(
     positiveInt,
     1000,
-    'QoS 1/2 messages held per persistent MQTT session (offline or unacknowledged); more are dropped.',
+    'QoS 1/2 messages held per persistent MQTT session (offline or unacknowledged); past it the oldest are dropped.',
+  ),
+  mqttTlsPort: opt(
+    z.union([z.literal('auto'), port]),
+    0,
+    'TCP port for MQTT over TLS (0 = off; "auto" picks a free port).',
+  ),
+  mqttTlsCert: opt(z.string(), '', 'PEM certificate of the MQTT TLS listener; empty = tlsCert.'),
+  mqttTlsKey: opt(z.string(), '', 'PEM private key of mqttTlsCert; empty = tlsKey.'),
+  mqttMaxInflight: opt(
+    positiveInt,
+    100,
+    'QoS 1/2 messages sent to one MQTT client and not yet acknowledged (also capped by its v5 Receive Maximum); the rest wait in its session queue.',
+  ),
+  mqttReceiveMaximum: opt(
+    positiveInt,
+    100,
+    'QoS 1/2 PUBLISH packets an MQTT 5 client may have unacknowledged at once (advertised as Receive Maximum); past it DISCONNECT 0x93.',
+  ),
+  mqttTopicAliasMaximum: opt(
+    nonNegativeInt,
+    64,
+    'Topic aliases per MQTT 5 connection, each direction (advertised as Topic Alias Maximum); 0 = none.',
+  ),
+  mqttMaxSubscriptions: opt(
+    positiveInt,
+    1000,
+    'Subscriptions one MQTT client may hold; past it SUBACK 0x97 (3.1.1: 0x80) for the extra filters.',
+  ),
+  mqttMaxFiltersPerSubscribe: opt(
+    positiveInt,
+    100,
+    'Filters one SUBSCRIBE or UNSUBSCRIBE may carry; more closes the client (v5 DISCONNECT 0x97).',
+  ),
+  mqttMaxUserProperties: opt(
+    nonNegativeInt,
+    64,
+    'MQTT 5 user properties one packet may carry; more is refused (CONNACK / DISCONNECT 0x83).',
+  ),
+  mqttMaxKeepAlive: opt(
+    nonNegativeInt,
+    0,
+    'Longest MQTT keep-alive in seconds; an MQTT 5 client asking for more (or none) is told this one (Server Keep Alive). 0 = the client decides.',
+  ),
+  mqttReapInterval: time(
+    'ms',
+    5000,
+    'How often (with jitter) each node looks for MQTT sessions of dead nodes: their wills are published, expired sessions removed.',
   ),
 
   // limits that keep the server up (docs/security.md, "Limits")

@@ -1,6 +1,6 @@
 // A publication as web clients (SSE, polling) see it, and client info as the server API shows it.
 // Field names follow Centrifugo (snake_case) so its tooling reads them unchanged. Pure.
-import type { ClientInfo, Publication } from '../model/index.js';
+import type { ClientInfo, MessageProperties, Publication } from '../model/index.js';
 
 export interface ClientInfoJson {
   client: string;
@@ -22,6 +22,8 @@ export interface PublicationJson {
   epoch: string;
   data: unknown;
   info?: ClientInfoJson;
+  /** MQTT 5 message properties (user properties, content type, ...) when the publisher set any. */
+  props?: MessageProperties;
   time: number;
 }
 
@@ -34,6 +36,7 @@ export function publicationJson(pub: Publication): PublicationJson {
     time: pub.time,
   };
   if (pub.info !== undefined) out.info = clientInfoJson(pub.info);
+  if (pub.props !== undefined) out.props = pub.props;
   return out;
 }
 

@@ -3,6 +3,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import { onPath, requireTool } from './requires.js';
 import { until } from './until.js';
 
@@ -42,9 +43,24 @@ export class MqttTestClient {
     this.closed = new Promise((resolve) => client.once('close', () => resolve()));
   }
 
+  /**
+   * Connects; the message listener is in place before CONNACK, since a resumed session's messages
+   * may arrive in the same read as CONNACK.
+   */
   static async connect(url: string, options: IClientOptions = {}): Promise<MqttTestClient> {
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-    return new MqttTestClient(client);
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    const c = new MqttTestClient(client);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+        client.once('close', () => reject(new Error('connection closed before CONNACK')));
+      });
+    } catch (err) {
+      client.end(true);
+      throw err;
+    }
+    return c;
   }
 
   next(ms = 3000): Promise<MqttMessage> {
@@ -79,8 +95,8 @@ export class MqttTestClient {
 
   /**
    * Everything received during `ms`, queued or new. A fixed window, so only for what no marker can
-   * be ordered after: retained messages and session queues that aedes replays from a stream of its
-   * own, with no end the client can see.
+   * be ordered after: retained messages, which the broker sends after SUBACK from a store lookup with
+   * no end the client can see.
    */
   async drain(ms: number): Promise<MqttMessage[]> {
     await new Promise((r) => setTimeout(r, ms));
@@ -205,6 +221,59 @@ export class RawMqtt {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** Sends a packet built by mqtt-packet at a protocol level (3, 4 or 5). */
+  send(packet: Packet, level: 3 | 4 | 5 = 5): void {
+    this.socket.write(mqttPacket.generate(packet, { protocolVersion: level }));
+  }
+
+  /** Every packet the broker sent so far, parsed at a protocol level. */
+  packets(level: 3 | 4 | 5 = 5): Packet[] {
+    const out: Packet[] = [];
+    const parser = mqttPacket.parser({ protocolVersion: level });
+    parser.on('packet', (p: Packet) => out.push(p));
+    parser.on('error', () => {});
+    parser.parse(this.received);
+    return out;
+  }
+
+  /** Waits for the broker's next packet of a kind (after `skip` earlier ones of that kind). */
+  async packet<C extends Packet['cmd']>(
+    cmd: C,
+    level: 3 | 4 | 5 = 5,
+    skip = 0,
+  ): Promise<Extract<Packet, { cmd: C }>> {
+    const find = () => this.packets(level).filter((p) => p.cmd === cmd)[skip];
+    await until(() => find() !== undefined, {
+      what: `${cmd} from the broker`,
+      timeoutMs: 3000,
+      detail: () => JSON.stringify(this.packets(level).map((p) => p.cmd)),
+    });
+    return find() as Extract<Packet, { cmd: C }>;
+  }
+
+  /** Opens a connection and completes CONNECT; resolves once CONNACK is in. */
+  static async connected(
+    port: number,
+    connect: Partial<Packet> = {},
+    level: 3 | 4 | 5 = 5,
+  ): Promise<RawMqtt> {
+    const raw = await RawMqtt.open(port);
+    raw.send(
+      {
+        cmd: 'connect',
+        protocolId: level === 3 ? 'MQIsdp' : 'MQTT',
+        protocolVersion: level,
+        clean: true,
+        clientId: `raw-${Math.random().toString(36).slice(2)}`,
+        keepalive: 60,
+        ...connect,
+      } as Packet,
+      level,
+    );
+    await raw.packet('connack', level);
+    return raw;
   }
 }
 

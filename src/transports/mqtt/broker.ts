@@ -1,81 +1,430 @@
-// aedes with one change of route: a publish that aedes did not get from the hub is handed to the hub
-// instead of being routed by aedes. Every delivery to MQTT subscribers then comes from the hub, once,
-// in the hub's order, whoever published - while aedes still does what a broker does with it (QoS
-// handshakes, retained messages, offline queues of persistent sessions).
-import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
+// Herald's MQTT broker: the registry of live connections on this node, the fan-out of hub
+// publications to them, and the session work behind the engine's MqttStore.
+//
+// The hub is the only source of MQTT deliveries. A client PUBLISH (or a will) becomes a hub
+// publication; the broker subscribes the hub pattern `#` and delivers every publication to this
+// node's LOCAL live subscribers, encoding each PUBLISH variant once. Every node of a cluster sees
+// every publication, so work that must happen once per publication (retained store, offline
+// queues) hangs on hub.onPublished, which only the publishing node calls - never on delivery.
+//
+// Who may do what is not decided here. CONNECT becomes an Identity (auth.ts), and three hooks of
+// the channel policy (src/auth/policy.ts) are called for every client action:
+//   - SUBSCRIBE:  policy.authorizeFilter(identity, filter)       refused = SUBACK 0x80 (v5 0x87)
+//   - PUBLISH:    policy.authorize(identity, 'publish', topic, {subscribed})
+//                 refused = acknowledged and dropped (3.1.1), PUBACK/PUBREC 0x87 (v5)  (inbound.ts)
+//   - delivery:   policy.mayReceive(identity, topic) - live, retained and queued deliveries alike;
+//                 administrators bypass it, nobody else ever gets a `$` topic.
+// and a persistent session's client id is bound to the user who made it (store.claim).
+import type { Identity } from '../../auth/identity.js';
+import type { ChannelPolicy } from '../../auth/policy.js';
+import type { Hub } from '../../hub/hub.js';
+import type { RateOptions } from '../../limits/command-rate.js';
+import type { FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
+import type {
+  ClaimResult,
+  MqttStore,
+  StoredMessage,
+  StoredSubscription,
+  StoredWill,
+} from '../../model/mqtt-store.js';
+import { fromBytes, toBytes } from '../../protocol/payload.js';
+import type { DoorCounters } from '../door-stats.js';
+import type { MqttAuth } from './auth.js';
+import type { MqttConnection } from './connection.js';
+import { Fanout } from './fanout.js';
+import { PublishVariants } from './publish-variants.js';
+import { MqttClose, RC } from './reason-codes.js';
+import { SharedGroups } from './shared.js';
+import { SubscriptionIndex } from './subscription-index.js';
+import { WillTimers } from './wills.js';
 
-type Done = (err?: Error) => void;
-type NativePublish = (this: Aedes, packet: PublishPacket, client: Client | null, done: Done) => void;
-const nativePublish = Aedes.prototype.publish as unknown as NativePublish;
-const noop: Done = () => {};
+/** QoS of a publication that does not say (API, WebSocket, SSE-side publishers): at least once. */
+export const DEFAULT_QOS = 1;
 
-export type ToHub = (packet: PublishPacket, client: Client | null) => Promise<void>;
+const TAKEOVER = 'mqtt-takeover';
 
-export class HeraldBroker extends Aedes {
-  /** Client packets the hub already accepted (in authorizePublish): aedes only acknowledges them. */
-  private readonly accepted = new WeakSet<object>();
-  /** Per topic, the hub publication aedes is still routing (see inject). */
-  private readonly routing = new Map<string, Promise<void>>();
+/** One encode per publication for every MQTT subscriber: the payload bytes. */
+const mqttFormat: FrameFormat<Buffer> = { name: 'mqtt', encode: toBytes };
 
-  constructor(
-    options: AedesOptions,
-    private readonly toHub: ToHub,
-    /** Told of a throw from aedes's own callback, which would otherwise be an unhandled rejection. */
-    private readonly callbackFailed: (err: unknown) => void,
-  ) {
-    super(options);
+export interface BrokerOptions {
+  maxPayload: number;
+  /** Largest remaining length of any packet (checked on the fixed header). */
+  maxRemainingLength: number;
+  maxChannelNameLength: number;
+  sessionQueue: number;
+  connectTimeout: number;
+  publishRate: RateOptions;
+  maxInflight: number;
+  receiveMaximum: number;
+  topicAliasMaximum: number;
+  maxSubscriptions: number;
+  maxFiltersPerSubscribe: number;
+  maxUserProperties: number;
+  /** Seconds; 0 = the client's keep-alive stands. */
+  maxKeepAlive: number;
+  reapInterval: number;
+  /** Bytes queued to one client's socket past which it is cut off as a slow consumer. */
+  maxBufferedBytes: number;
+}
+
+export interface BrokerDeps {
+  hub: Hub;
+  policy: ChannelPolicy;
+  counters: DoorCounters;
+  log: Logger;
+  auth: MqttAuth;
+  store: MqttStore;
+  options: BrokerOptions;
+}
+
+export class MqttBroker implements Subscriber<Buffer> {
+  readonly format = mqttFormat;
+  readonly node: string;
+  readonly options: BrokerOptions;
+  readonly store: MqttStore;
+  readonly policy: ChannelPolicy;
+  readonly counters: DoorCounters;
+  readonly log: Logger;
+  readonly auth: MqttAuth;
+  readonly hub: Hub;
+  /** Messages dropped from full per-session queues (logged at debug, counted here). */
+  queueDrops = 0;
+  private readonly conns = new Map<string, MqttConnection>();
+  private readonly clients = new Map<string, MqttConnection>();
+  private readonly index = new SubscriptionIndex<MqttConnection, StoredSubscription>();
+  private readonly shared: SharedGroups;
+  private readonly wills: WillTimers;
+  private readonly fanout: Fanout;
+  /** Sessions with messages in flight whose connection closed: a resume here retransmits them. */
+  private readonly parked = new Map<string, { conn: MqttConnection; at: number }>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private reapTimer: NodeJS.Timeout | undefined;
+  private readonly saving = new WeakMap<MqttConnection, Promise<void>>();
+  private unpublished: (() => void) | undefined;
+  private closing = false;
+
+  constructor(d: BrokerDeps) {
+    this.hub = d.hub;
+    this.node = d.hub.options.nodeName;
+    this.options = d.options;
+    this.store = d.store;
+    this.policy = d.policy;
+    this.counters = d.counters;
+    this.log = d.log;
+    this.auth = d.auth;
+    this.shared = new SharedGroups(d.store, this.node, () => this.aliveNodes(), d.log);
+    this.wills = new WillTimers(this);
+    this.fanout = new Fanout(this.index, this.shared, this.policy, this.counters, storedOf);
   }
 
-  /**
-   * Routes a hub publication to MQTT subscribers: live, retained and queued for offline sessions.
-   * One topic's publications are routed one after the other, in the hub's order. aedes routes a
-   * QoS 1/2 packet only after a persistence round trip (its offline queues) and a QoS 0 one at once,
-   * so a QoS 0 publication could overtake the QoS 1 one before it - and aedes' per-client de-dupe
-   * (the highest counter seen per brokerId, which is the channel's offset here) then dropped the
-   * overtaken one as a duplicate.
-   */
-  inject(packet: PublishPacket, done: Done = noop): void {
-    const topic = packet.topic;
-    const route = () =>
-      new Promise<void>((resolve) => {
-        nativePublish.call(this, packet, null, (err) => {
-          done(err);
-          resolve();
-        });
-      });
-    const previous = this.routing.get(topic);
-    // Nothing ahead on this topic: routed at once, exactly as before.
-    const current = previous ? previous.then(route) : route();
-    this.routing.set(topic, current);
-    void current.then(() => {
-      if (this.routing.get(topic) === current) this.routing.delete(topic);
-    });
+  async start(): Promise<void> {
+    this.hub.nodeMessages.on(TAKEOVER, (body) => this.takenOverElsewhere(body));
+    this.unpublished = this.hub.onPublished((pub) => this.published(pub));
+    await this.hub.subscribePattern('#', this);
+    this.sweepTimer = setInterval(() => this.sweep(), 500);
+    this.sweepTimer.unref();
+    this.scheduleReap();
   }
 
-  /** Marks a packet as already published to the hub, so that routing it is a no-op. */
-  markAccepted(packet: PublishPacket): void {
-    this.accepted.add(packet);
+  /** Closes every connection (v5: DISCONNECT 0x8B); wills go out while the hub is still up. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweepTimer);
+    clearTimeout(this.reapTimer);
+    this.hub.unsubscribePattern('#', this);
+    this.unpublished?.();
+    const all = [...this.conns.values()];
+    for (const c of all) c.fail(new MqttClose(RC.SERVER_SHUTTING_DOWN, 'server shutting down'));
+    await Promise.all(all.map((c) => c.closed));
+    this.wills.close();
   }
 
-  // aedes calls publish(packet, client, done) for client PUBLISH packets and wills, and
-  // publish(packet, done) for its own $SYS announcements.
-  override publish(packet: PublishPacket, clientOrDone?: Client | null | Done, maybeDone?: Done): void {
-    const client = typeof clientOrDone === 'function' ? null : (clientOrDone ?? null);
-    const done = (typeof clientOrDone === 'function' ? clientOrDone : maybeDone) ?? noop;
-    // The broker's own `$SYS/...` topics stay inside the broker: never channels.
-    if (packet.topic.startsWith('$')) {
-      nativePublish.call(this, packet, client, done);
-      return;
+  register(conn: MqttConnection): void {
+    this.conns.set(conn.id, conn);
+  }
+
+  private async aliveNodes(): Promise<string[]> {
+    return (await this.hub.nodes()).map((n) => n.name);
+  }
+
+  // ---- sessions ---------------------------------------------------------------------------------
+
+  /** Takes the client id for this connection; a holder elsewhere is closed (takeover). */
+  async claim(conn: MqttConnection, cleanStart: boolean): Promise<ClaimResult> {
+    const identity = conn.identity as Identity;
+    const result = await this.store.claim(
+      conn.clientId,
+      identity.user,
+      identity.admin === true,
+      this.node,
+      conn.id,
+      cleanStart,
+    );
+    if (!result.ok) return result;
+    const local = this.clients.get(conn.clientId);
+    const previous = result.previous;
+    if (previous && previous.node !== this.node) {
+      const body = Buffer.from(JSON.stringify({ conn: previous.conn }));
+      this.hub.nodeMessages
+        .send(previous.node, TAKEOVER, body)
+        .catch((err) => this.log.warn({ err, node: previous.node }, 'MQTT takeover message failed'));
     }
-    if (this.accepted.delete(packet)) {
-      done();
-      return;
+    const old = (previous && this.conns.get(previous.conn)) || (local !== conn ? local : undefined);
+    if (old && old !== conn) {
+      old.fail(new MqttClose(RC.SESSION_TAKEN_OVER, 'session taken over'));
+      // Its unacknowledged messages go back to the session before this one reads them.
+      await old.closed;
     }
-    this.toHub(packet, client)
-      .then(
-        () => done(),
-        (err: Error) => done(err),
-      )
-      .catch(this.callbackFailed);
+    this.clients.set(conn.clientId, conn);
+    return result;
   }
+
+  private takenOverElsewhere(body: Buffer): void {
+    const { conn } = JSON.parse(body.toString('utf8')) as { conn: string };
+    this.conns.get(conn)?.fail(new MqttClose(RC.SESSION_TAKEN_OVER, 'session taken over on another node'));
+  }
+
+  connected(conn: MqttConnection): void {
+    conn.state = 'connected';
+    this.hub.clientConnected();
+    this.counters.opened();
+    this.log.debug({ client: conn.clientId, level: conn.level }, 'MQTT client connected');
+  }
+
+  /** After CONNACK: what was in flight first (DUP), then what was queued while away. */
+  async resume(conn: MqttConnection, sessionPresent: boolean): Promise<void> {
+    const parked = this.parked.get(conn.clientId);
+    this.parked.delete(conn.clientId);
+    if (!sessionPresent) return;
+    const queue = await this.store.takeQueue(conn.clientId, conn.id);
+    if (conn.state !== 'connected') return;
+    if (parked?.conn.session) {
+      const old = parked.conn.session;
+      const unacked = old.unacknowledged();
+      // The same messages were put back at the head of the stored queue; resent from here instead,
+      // with their packet ids, unless another node served the session meanwhile.
+      if (unacked.every((m, i) => sameMessage(m, queue[i]))) {
+        queue.splice(0, unacked.length);
+        const session = conn.outbox();
+        session.adopt(old);
+        session.retransmit((id) => conn.send({ cmd: 'pubrel', messageId: id }));
+      }
+    }
+    for (const m of queue) this.deliverStored(conn, m, false);
+  }
+
+  saveSession(conn: MqttConnection): void {
+    if (conn.expiryInterval === 0 || conn.state === 'closed') return;
+    const prev = this.saving.get(conn) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.store.saveSession(conn.clientId, conn.id, sessionState(conn)))
+      .catch((err) => this.log.warn({ err, client: conn.clientId }, 'MQTT session save failed'));
+    this.saving.set(conn, next);
+  }
+
+  /** The connection is gone: subscriptions off the index, the will, the session back to the store. */
+  async connectionClosed(conn: MqttConnection, wasConnected: boolean): Promise<void> {
+    this.conns.delete(conn.id);
+    if (this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId);
+    // Closed before CONNACK: whatever CONNECT claimed is given back by abandon(), once the
+    // store has answered.
+    if (!wasConnected) return;
+    for (const [raw, sub] of conn.subscriptions ?? []) this.unindex(conn, raw, sub);
+    try {
+      if (conn.will) await this.wills.connectionEnded(conn, conn.closing?.graceful === true);
+      await this.release(conn);
+    } catch (err) {
+      this.log.warn({ err, client: conn.clientId }, 'MQTT session release failed');
+    }
+    // Counted as gone once its will is in the hub and its session back in the store.
+    this.hub.clientDisconnected();
+    const closing = conn.closing;
+    // Bounded labels: the client left, or the reason code the broker closed it with.
+    this.counters.closed(
+      !closing || closing.graceful ? 'client' : `mqtt_0x${closing.reasonCode.toString(16)}`,
+    );
+    this.log.debug({ client: conn.clientId }, 'MQTT client disconnected');
+    if (conn.expiryInterval > 0 && conn.session && conn.session.inflightCount > 0)
+      this.parked.set(conn.clientId, { conn, at: Date.now() });
+  }
+
+  /** A connection closed between claiming its session and CONNACK: will and session go back. */
+  async abandon(conn: MqttConnection): Promise<void> {
+    if (this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId);
+    try {
+      if (conn.will) await this.store.takeWill(conn.clientId, conn.id);
+      await this.release(conn);
+    } catch (err) {
+      this.log.warn({ err, client: conn.clientId }, 'MQTT session release failed');
+    }
+  }
+
+  private async release(conn: MqttConnection): Promise<void> {
+    await this.saving.get(conn);
+    await this.store.release(
+      conn.clientId,
+      conn.id,
+      sessionState(conn),
+      conn.session?.unacknowledged() ?? [],
+    );
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------------
+
+  addSubscription(conn: MqttConnection, raw: string, sub: StoredSubscription): void {
+    conn.subscriptions ??= new Map();
+    const old = conn.subscriptions.get(raw);
+    if (old) this.unindex(conn, raw, old);
+    conn.subscriptions.set(raw, sub);
+    this.counters.subscriptions++;
+    if (sub.group !== undefined) this.shared.join(conn, sub);
+    else this.index.add(sub.filter, conn, sub);
+  }
+
+  restoreSubscription(conn: MqttConnection, sub: StoredSubscription): void {
+    const raw = sub.group !== undefined ? `$share/${sub.group}/${sub.filter}` : sub.filter;
+    this.addSubscription(conn, raw, sub);
+  }
+
+  removeSubscription(conn: MqttConnection, raw: string): boolean {
+    const sub = conn.subscriptions?.get(raw);
+    if (!sub) return false;
+    conn.subscriptions?.delete(raw);
+    this.unindex(conn, raw, sub);
+    return true;
+  }
+
+  private unindex(conn: MqttConnection, _raw: string, sub: StoredSubscription): void {
+    this.counters.subscriptions--;
+    if (sub.group !== undefined) this.shared.leave(conn, sub);
+    else this.index.remove(sub.filter, conn);
+  }
+
+  sendRetained(conn: MqttConnection, sub: StoredSubscription): void {
+    this.store
+      .retained(sub.filter)
+      .then((messages) => {
+        for (const m of messages) {
+          if (conn.state !== 'connected') return;
+          const qos = Math.min(m.qos, sub.qos) as 0 | 1 | 2;
+          this.deliverStored(conn, { ...m, qos, subscriptionIds: sub.id ? [sub.id] : undefined }, true);
+        }
+      })
+      .catch((err) => this.log.warn({ err, filter: sub.filter }, 'MQTT retained lookup failed'));
+  }
+
+  /** A retained or queued message to one connection, checked like a live delivery. */
+  private deliverStored(conn: MqttConnection, m: StoredMessage, retain: boolean): void {
+    if (m.props?.expiresAt !== undefined && m.props.expiresAt <= Date.now()) return;
+    if (!this.fanout.mayReceive(conn.identity, m.topic)) return;
+    this.counters.messagesOut++;
+    conn
+      .outbox()
+      .send({ variants: new PublishVariants(m), qos: m.qos, retain, subscriptionIds: m.subscriptionIds });
+  }
+
+  // ---- publications -----------------------------------------------------------------------------
+
+  /** A client's PUBLISH (or a will) into the hub; resolves once the hub has it. */
+  async publishFromClient(
+    conn: { clientId: string; identity?: Identity },
+    m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; props?: StoredMessage['props'] },
+  ): Promise<void> {
+    const req = fromBytes(m.payload);
+    req.qos = m.qos;
+    if (m.retain) req.retain = true;
+    if (m.props) req.props = m.props;
+    req.info = { client: conn.clientId, user: conn.identity?.user ?? '', transport: 'mqtt' };
+    this.counters.messagesIn++;
+    await this.hub.publish(m.topic, req);
+  }
+
+  /** Once per publication in the cluster, on the node that made it: the retained store and offline queues. */
+  private published(pub: Publication): void {
+    const m = storedOf(pub);
+    if (pub.retain)
+      this.store
+        .setRetained(m)
+        .catch((err) => this.log.warn({ err, channel: pub.channel }, 'MQTT retain failed'));
+    if (m.qos > 0)
+      this.store
+        .enqueue(m)
+        .catch((err) => this.log.warn({ err, channel: pub.channel }, 'MQTT enqueue failed'));
+  }
+
+  /** A hub publication (from any door, any node) to this node's live subscribers. */
+  deliver(pub: Publication, payload: Buffer): void {
+    if (this.conns.size > 0) this.fanout.deliver(pub, payload);
+  }
+
+  // ---- wills and the cluster ----------------------------------------------------------------------
+
+  publishWill(clientId: string, will: StoredWill, user = ''): Promise<void> {
+    const props = will.props ? { ...will.props } : undefined;
+    return this.publishFromClient({ clientId, identity: { user } }, { ...will, props }).catch((err) =>
+      this.log.warn({ err, client: clientId, topic: will.topic }, 'MQTT will could not be published'),
+    );
+  }
+
+  private scheduleReap(): void {
+    if (this.closing) return;
+    const every = this.options.reapInterval;
+    // Jitter, so the nodes of a cluster do not all reap at once.
+    this.reapTimer = setTimeout(
+      () => void this.reap().finally(() => this.scheduleReap()),
+      every * (0.75 + Math.random() * 0.5),
+    );
+    this.reapTimer.unref();
+  }
+
+  private async reap(): Promise<void> {
+    try {
+      const wills = await this.store.reap(await this.aliveNodes());
+      for (const w of wills) void this.publishWill(w.clientId, w);
+      await this.shared.refresh();
+    } catch (err) {
+      this.log.warn({ err }, 'MQTT reap failed');
+    }
+    // Parked in-flight state is only useful for a quick resume.
+    const old = Date.now() - 10 * 60_000;
+    for (const [id, p] of this.parked) if (p.at < old) this.parked.delete(id);
+  }
+
+  /** CONNECT deadline and keep-alive, checked for every connection twice a second. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.conns.values()) {
+      if (c.state === 'new' && now - c.openedAt > this.options.connectTimeout) {
+        c.fail(new MqttClose(RC.MALFORMED, 'no CONNECT within mqttConnectTimeout'));
+      } else if (c.state === 'connected' && c.keepAliveMs > 0 && now - c.lastSeen > c.keepAliveMs) {
+        c.fail(new MqttClose(RC.KEEP_ALIVE_TIMEOUT, 'keep-alive timeout'));
+      }
+    }
+  }
+}
+
+function storedOf(pub: Publication, payload = toBytes(pub)): StoredMessage {
+  const m: StoredMessage = {
+    topic: pub.channel,
+    payload,
+    qos: pub.qos ?? DEFAULT_QOS,
+    retain: pub.retain === true,
+  };
+  if (pub.props) m.props = pub.props;
+  if (pub.info?.transport === 'mqtt') m.origin = pub.info.client;
+  return m;
+}
+
+function sessionState(conn: MqttConnection) {
+  return {
+    subscriptions: [...(conn.subscriptions?.values() ?? [])],
+    expiryInterval: conn.expiryInterval,
+    incomingQos2: [...(conn.incomingQos2 ?? [])],
+  };
+}
+
+function sameMessage(a: StoredMessage, b: StoredMessage | undefined): boolean {
+  return (
+    b !== undefined && a.topic === b.topic && a.qos === b.qos && Buffer.compare(a.payload, b.payload) === 0
+  );
 }

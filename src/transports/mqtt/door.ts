@@ -1,13 +1,16 @@
-// The MQTT door: an embedded aedes broker reachable over TCP (mqttPort) and WebSocket (/mqtt),
-// joined to the hub by the bridge. Any byte-level trouble closes only the client that caused it.
+// The MQTT door: Herald's own broker (broker.ts) reachable over TCP (mqttPort), TLS (mqttTlsPort)
+// and WebSocket (/mqtt). Thin: listeners, the connection gate, and handing each stream to the
+// broker. Any byte-level trouble closes only the client that caused it.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Ticket } from '../../limits/connections.js';
-import { PacketSizeWatch, packetLimit } from '../../protocol/mqtt-size.js';
-import type { Door } from '../door.js';
-import type { DoorCounters } from '../door-stats.js';
+import { createServer as createTlsServer } from 'node:tls';
+import { ConfigError } from '../../config.js';
+import { packetLimit } from '../../protocol/mqtt-size.js';
+import type { Door, DoorContext } from '../door.js';
 import { MqttAuth } from './auth.js';
-import { MqttBridge } from './bridge.js';
+import { MqttBroker } from './broker.js';
+import { MqttConnection } from './connection.js';
 import { mqttWebSocket } from './websocket.js';
 
 export const mqttDoor: Door = {
@@ -16,138 +19,148 @@ export const mqttDoor: Door = {
     const { config, hub } = ctx;
     const log = ctx.log.child({ component: 'mqtt' });
     const counters = ctx.stats.door('mqtt');
-    const bridge = new MqttBridge({
+    const store = hub.engine.mqttStore?.({
+      node: hub.options.nodeName,
+      sessionQueue: config.mqttSessionQueue,
+      logger: log,
+      onQueueDrop: (clientId, dropped) =>
+        log.warn(
+          { client: clientId, dropped, limit: config.mqttSessionQueue },
+          'MQTT session queue full; oldest messages dropped',
+        ),
+    });
+    if (!store) {
+      log.warn({ engine: hub.engine.name }, 'the engine keeps no MQTT state: the MQTT door is off');
+      return;
+    }
+    const broker = new MqttBroker({
       hub,
       policy: ctx.clients.policy,
       counters,
       log,
+      store,
       auth: new MqttAuth({
         allowAnonymous: config.mqttAllowAnonymous,
         users: config.mqttUsers,
         admins: config.mqttAdminUsers,
         tokens: ctx.tokens,
       }),
-      maxPayload: config.mqttMaxPayload,
-      maxChannelNameLength: config.maxChannelNameLength,
-      sessionQueue: config.mqttSessionQueue,
-      connectTimeout: config.mqttConnectTimeout,
-      publishRate: { rate: config.publishRate, burst: config.publishBurst },
-      redis: config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined,
+      options: {
+        maxPayload: config.mqttMaxPayload,
+        maxRemainingLength: packetLimit(config.mqttMaxPayload),
+        maxChannelNameLength: config.maxChannelNameLength,
+        sessionQueue: config.mqttSessionQueue,
+        connectTimeout: config.mqttConnectTimeout,
+        publishRate: { rate: config.publishRate, burst: config.publishBurst },
+        maxInflight: config.mqttMaxInflight,
+        receiveMaximum: config.mqttReceiveMaximum,
+        topicAliasMaximum: config.mqttTopicAliasMaximum,
+        maxSubscriptions: config.mqttMaxSubscriptions,
+        maxFiltersPerSubscribe: config.mqttMaxFiltersPerSubscribe,
+        maxUserProperties: config.mqttMaxUserProperties,
+        maxKeepAlive: config.mqttMaxKeepAlive,
+        reapInterval: config.mqttReapInterval,
+        maxBufferedBytes: config.maxBufferedBytes,
+      },
     });
-    const { broker } = bridge;
-    // Subscriptions of connected clients, per client, so a disconnect takes its own off the gauge.
-    const subsOf = new Map<string, number>();
-    broker.on('subscribe', (subs, client) => {
-      subsOf.set(client.id, (subsOf.get(client.id) ?? 0) + subs.length);
-      counters.subscriptions += subs.length;
-    });
-    broker.on('unsubscribe', (unsubs, client) => {
-      const n = Math.min(unsubs.length, subsOf.get(client.id) ?? 0);
-      subsOf.set(client.id, (subsOf.get(client.id) ?? 0) - n);
-      counters.subscriptions -= n;
-    });
-    broker.on('publish', (packet, client) => {
-      // The broker's own publications (client null) are the bridge's injections of hub publications.
-      if (!client && !packet.topic.startsWith('$SYS')) counters.messagesOut++;
-    });
-    const limit = packetLimit(config.mqttMaxPayload);
 
-    /** Hands a connection to the broker, with a watch on packet sizes in front of its parser. */
-    const accept = (stream: Duplex, destroy: (reason: string) => void) => {
-      countBytesOut(stream, counters);
-      const watch = new PacketSizeWatch(limit);
-      // 'data' fires for each chunk aedes reads, before its parser buffers a whole packet.
-      stream.on('data', (chunk: Buffer) => {
-        const problem = watch.push(chunk);
-        if (problem) destroy(problem);
+    const accept = (stream: Duplex, transport: string) => {
+      const conn = new MqttConnection(broker, stream, transport);
+      broker.register(conn);
+    };
+    const wss = mqttWebSocket(ctx, (stream) => accept(stream, 'mqtt-ws'));
+
+    const servers: Server[] = [];
+    const sockets = new Set<Socket>();
+    /** A TCP or TLS socket through the connection gate, then to the broker. */
+    const gate = (transport: string) => (socket: Socket) => {
+      let ticket: ReturnType<typeof ctx.limits.admit>;
+      try {
+        ticket = ctx.limits.admit(socket.remoteAddress);
+      } catch (err) {
+        // Closed at once: answering would mean keeping it open until CONNECT arrives.
+        log.debug({ transport, reason: (err as Error).message }, 'MQTT connection refused');
+        socket.destroy();
+        return;
+      }
+      socket.setNoDelay(true);
+      sockets.add(socket);
+      socket.once('close', () => {
+        ticket.release();
+        sockets.delete(socket);
       });
-      broker.handle(stream);
+      accept(socket, transport);
     };
 
-    broker.on('clientError', (client, err) =>
-      log.warn({ client: client.id, reason: err.message }, 'MQTT client closed'),
-    );
-    broker.on('connectionError', (_client, err) =>
-      log.warn({ reason: err.message }, 'MQTT connection closed before CONNECT completed'),
-    );
-    broker.on('client', (client) => {
-      hub.clientConnected();
-      counters.opened();
-      log.debug({ client: client.id }, 'MQTT client connected');
-    });
-    broker.on('clientDisconnect', (client) => {
-      hub.clientDisconnected();
-      counters.closed('client');
-      counters.subscriptions -= subsOf.get(client.id) ?? 0;
-      subsOf.delete(client.id);
-      log.debug({ client: client.id }, 'MQTT client disconnected');
-    });
-
-    const wss = mqttWebSocket(ctx, (stream, ws) =>
-      accept(stream, (reason) => {
-        log.warn({ transport: 'mqtt-ws', reason }, 'MQTT client closed');
-        ws.close(1009, 'packet too large');
-        stream.destroy();
-      }),
-    );
-
-    let server: Server | undefined;
-    const sockets = new Set<Socket>();
     // Started once the hub is (onReady runs inside listen, after the engine started).
     ctx.app.addHook('onReady', async () => {
-      await bridge.start();
-      if (config.mqttPort === 0) return;
-      const tcp = createServer((socket) => {
-        // Over a limit the socket is closed at once: answering CONNACK would mean keeping it open
-        // until CONNECT arrives, which is what a flood of idle sockets wants.
-        let ticket: Ticket;
-        try {
-          ticket = ctx.limits.admit(socket.remoteAddress);
-        } catch (err) {
-          log.debug({ transport: 'mqtt', reason: (err as Error).message }, 'MQTT connection refused');
-          socket.destroy();
-          return;
-        }
-        socket.once('close', () => ticket.release());
-        sockets.add(socket);
-        socket.once('close', () => sockets.delete(socket));
-        accept(socket, (reason) => {
-          log.warn({ transport: 'mqtt', reason }, 'MQTT client closed');
-          socket.destroy();
-        });
-      });
-      server = tcp;
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen(config.mqttPort === 'auto' ? 0 : config.mqttPort, config.mqttHost, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
-      const address = tcp.address();
-      if (address && typeof address === 'object') {
-        ctx.listening('mqtt', address);
-        log.info({ port: address.port, host: address.address }, 'MQTT is listening');
+      await broker.start();
+      if (config.mqttPort !== 0)
+        await listen(ctx, createServer(gate('mqtt')), 'mqtt', config.mqttPort, servers);
+      if (config.mqttTlsPort !== 0) {
+        const tls = createTlsServer(tlsPair(config), gate('mqtts'));
+        tls.on('tlsClientError', (err) => log.debug({ reason: err.message }, 'MQTT TLS handshake failed'));
+        await listen(ctx, tls, 'mqtts', config.mqttTlsPort, servers);
       }
     });
 
     ctx.onShutdown(async () => {
-      server?.close();
-      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
-      // Closing the broker closes every MQTT client; the hub is still up, so their wills go out.
-      await bridge.close();
+      for (const s of servers) s.close();
+      // The broker closes every MQTT client (v5: DISCONNECT 0x8B); the hub is still up, so wills go
+      // out. Bounded like every door's close: a frozen store must not hold the stop here (the
+      // engine's step is where a stop waits for its backend).
+      await within(config.shutdownTimeout, broker.close());
       for (const socket of sockets) socket.destroy();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await within(config.shutdownTimeout, store.close());
     });
   },
 };
 
-/** Bytes the broker writes to one client: counted at the stream, whatever aedes writes. */
-function countBytesOut(stream: Duplex, counters: DoorCounters): void {
-  const write = stream.write;
-  stream.write = function (this: Duplex, chunk: unknown, ...rest: unknown[]) {
-    if (chunk instanceof Uint8Array || typeof chunk === 'string') counters.bytesOut += chunk.length;
-    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as Duplex['write'];
+/** Waits for `work`, but no longer than `ms`. */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([work.catch(() => {}), timeout]);
+  clearTimeout(timer);
+}
+
+async function listen(
+  ctx: DoorContext,
+  server: Server,
+  name: string,
+  port: number | 'auto',
+  servers: Server[],
+) {
+  servers.push(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port === 'auto' ? 0 : port, ctx.config.mqttHost, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address && typeof address === 'object') {
+    ctx.listening(name, address);
+    ctx.log.info({ port: address.port, host: address.address, listener: name }, 'MQTT is listening');
+  }
+}
+
+/** mqttTlsCert/mqttTlsKey, else the HTTP tlsCert/tlsKey. */
+function tlsPair(config: DoorContext['config']): { cert: Buffer; key: Buffer } {
+  const cert = config.mqttTlsCert || config.tlsCert;
+  const key = config.mqttTlsKey || config.tlsKey;
+  if (!cert || !key)
+    throw new ConfigError(
+      '--mqtt-tls-port needs --mqtt-tls-cert and --mqtt-tls-key (or --tls-cert/--tls-key)',
+    );
+  try {
+    return { cert: readFileSync(cert), key: readFileSync(key) };
+  } catch (err) {
+    throw new ConfigError(`MQTT TLS certificate: ${(err as Error).message}`);
+  }
 }

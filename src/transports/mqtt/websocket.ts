@@ -1,4 +1,5 @@
-// MQTT over WebSocket at /mqtt (MQTT 3.1.1 section 6): subprotocol `mqtt`, binary frames only. A
+// MQTT over WebSocket at /mqtt (MQTT 3.1.1 section 6): subprotocol `mqtt` (or `mqttv3.1`, what MQTT
+// 3.1 clients offer), binary frames only. A
 // text frame closes the connection with 1003 before any of it reaches the broker.
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
@@ -20,12 +21,13 @@ export function mqttWebSocket(
     maxPayload: packetLimit(config.mqttMaxPayload) + 5,
     perMessageDeflate: false,
     clientTracking: true,
-    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+    handleProtocols: (protocols) =>
+      protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false,
   });
   ctx.upgrades.add(MQTT_WS_PATH, (req, socket, head) => {
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    if (!offered.includes('mqtt')) {
-      refuse(socket, 400, 'Bad Request', 'MQTT over WebSocket needs the "mqtt" subprotocol');
+    if (!offered.includes('mqtt') && !offered.includes('mqttv3.1')) {
+      refuse(socket, 400, 'Bad Request', 'MQTT over WebSocket needs the "mqtt" (or "mqttv3.1") subprotocol');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -1,4 +1,4 @@
-// MQTT bytes as the broker reads them: mqtt-packet's parser (the one aedes creates per client) fed
+// MQTT bytes as the broker reads them: mqtt-packet's parser (as the broker's wire.ts uses it) fed
 // random and mutated packets in random chunks, and the size watch in front of it, which must give
 // the same verdict however the stream is chunked.
 import mqttPacket, { type Packet } from 'mqtt-packet';
@@ -128,7 +128,7 @@ export const mqttPackets: Target = {
         if (err instanceof Defect) throw err;
         throw new Defect(`parser threw ${(err as Error).name}: ${(err as Error).message}`, stream);
       }
-      if (errors > 0) break; // aedes closes the client on the first error
+      if (errors > 0) break; // the broker closes the client on the first error
     }
 
     // The watch's verdict must not depend on how TCP happened to chunk the bytes.
