@@ -11,6 +11,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../model/index.js';
 import { FilterTrie } from '../mqtt/filter-trie.js';
 
+/** How soon a load that failed is tried again. */
+const RETRY_MS = 250;
+
 export class FilterCache {
   /** undefined: not known (not loaded yet, or invalidated); callers must ask Redis. */
   private filters: string[] | undefined;
@@ -36,6 +39,9 @@ export class FilterCache {
     });
     sub.on('ready', () => this.listen());
     if (sub.status === 'ready') this.listen();
+    // The subscriber may be back before the command connection: the load it asked for could not
+    // run then, and nothing else would ask again until the next enqueue.
+    cmd.on('ready', () => this.load());
   }
 
   private listen(): void {
@@ -87,7 +93,10 @@ export class FilterCache {
       .catch(() => {}) // stays unknown: enqueue asks Redis meanwhile
       .finally(() => {
         this.loading = false;
-        if (this.filters === undefined && generation !== this.generation) this.load();
+        if (this.filters !== undefined) return;
+        if (generation !== this.generation) this.load();
+        // A failed load is tried again shortly (not at once: Redis may be refusing right now).
+        else setTimeout(() => this.load(), RETRY_MS).unref();
       });
   }
 
