@@ -33,7 +33,8 @@ import { encodeBody, encodePresenceEvent, entryFields, entryOffset, publicationF
 import { createRedisConnection, redactUrl } from './connection.js';
 import { HISTORY_LUA } from './lua/history.js';
 import { CHANNEL_COUNTS_LUA, NODE_REPORT_LUA, PRESENCE_ADD_LUA, PRESENCE_GET_LUA } from './lua/presence.js';
-import { PUBLISH_LUA } from './lua/publish.js';
+import { PUBLISH_BATCH_LUA } from './lua/publish.js';
+import { type PendingPublish, PublishBatcher } from './publish-batch.js';
 
 export interface RedisEngineOptions {
   url: string;
@@ -52,13 +53,15 @@ type Reply = Buffer | number | null | Reply[];
 
 /** The scripts, as ioredis defines them (EVALSHA with a transparent EVAL fallback). */
 interface Scripts extends ClusterInfoScripts {
-  heraldPublish(...args: (string | number | Buffer)[]): Promise<[number, string, string]>;
+  heraldPublishBatch(...args: (string | number | Buffer)[]): Promise<(number | string)[]>;
   heraldHistoryBuffer(...args: (string | number)[]): Promise<[Buffer, number, Reply[]]>;
   heraldPresenceAdd(...args: (string | number)[]): Promise<number>;
   heraldPresenceGet(...args: string[]): Promise<string[]>;
 }
 
 const PRESENCE_BATCH = 500;
+/** Publications per batch script call (see publish-batch.ts): at most ~1 ms of Redis time. */
+const PUBLISH_BATCH = { maxCount: 64, maxBytes: 256 * 1024 };
 
 export class RedisEngine implements Engine {
   readonly name = 'redis';
@@ -67,6 +70,7 @@ export class RedisEngine implements Engine {
   private readonly bus: RedisBus;
   private readonly cluster: RedisClusterInfo;
   private readonly log: Logger | undefined;
+  private readonly publishes: PublishBatcher;
 
   constructor(private readonly opts: RedisEngineOptions) {
     this.log = opts.log;
@@ -96,7 +100,9 @@ export class RedisEngine implements Engine {
       redis: { ...redis, enableAutoPipelining: true },
     }) as Redis & Scripts;
     this.busConn = connection('bus');
-    this.cmd.defineCommand('heraldPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    // Its keys vary with the batch size: the count goes first in each call (numberOfKeys unset).
+    this.cmd.defineCommand('heraldPublishBatch', { lua: PUBLISH_BATCH_LUA });
+    this.publishes = new PublishBatcher((batch) => this.sendPublishes(batch), PUBLISH_BATCH);
     this.cmd.defineCommand('heraldHistory', { numberOfKeys: 3, lua: HISTORY_LUA });
     this.cmd.defineCommand('heraldPresenceAdd', { numberOfKeys: 2, lua: PRESENCE_ADD_LUA });
     this.cmd.defineCommand('heraldPresenceGet', { numberOfKeys: 2, lua: PRESENCE_GET_LUA });
@@ -158,10 +164,43 @@ export class RedisEngine implements Engine {
   // ---- publishing -------------------------------------------------------------------------------
 
   async publish(channel: string, req: PublishRequest, limits: StreamLimits): Promise<Publication> {
-    const [offset, epoch, time] = await this.run(() =>
-      this.cmd.heraldPublish(...this.streamArgs(channel, limits), encodeBody(req), this.bus.channel(channel)),
+    const { offset, epoch, time } = await new Promise<{ offset: number; epoch: string; time: number }>(
+      (resolve, reject) =>
+        this.publishes.add({
+          meta: this.metaKey(channel),
+          stream: this.streamKey(channel),
+          historySize: limits.historySize,
+          historyTtlMs: limits.historyTtl * 1000,
+          body: encodeBody(req),
+          bus: this.bus.channel(channel),
+          resolve,
+          reject,
+        }),
     );
-    return buildPublication(channel, req, offset, epoch, Number(time));
+    return buildPublication(channel, req, offset, epoch, time);
+  }
+
+  /** One batch script call for the publications gathered in one turn; each caller gets its answer. */
+  private sendPublishes(batch: PendingPublish[]): void {
+    const keys: string[] = [this.clusterEpochKey()];
+    const args: (string | number | Buffer)[] = [newEpoch(), this.opts.metaTtl];
+    for (const p of batch) {
+      keys.push(p.meta, p.stream);
+      args.push(p.historySize, p.historyTtlMs, p.body, p.bus);
+    }
+    this.cmd.heraldPublishBatch(keys.length, ...keys, ...args).then(
+      (reply) => {
+        for (let i = 0; i < batch.length; i++) {
+          const offset = Number(reply[3 * i]);
+          if (offset < 0) batch[i].reject(this.unavailable(new Error(String(reply[3 * i + 1]))));
+          else batch[i].resolve({ offset, epoch: String(reply[3 * i + 1]), time: Number(reply[3 * i + 2]) });
+        }
+      },
+      (err) => {
+        const e = this.unavailable(err);
+        for (const p of batch) p.reject(e);
+      },
+    );
   }
 
   async publishJoin(channel: string, info: ClientInfo): Promise<void> {
