@@ -367,7 +367,7 @@ async function apiPublishRows(engine: 'memory' | 'redis'): Promise<void> {
     });
     rows.push({
       scenario: label,
-      metric: 'publications/s per node core | Redis core',
+      metric: 'max publications/s: one node core (left), one Redis core (right)',
       baseline: perNode,
       herald: redisMax,
       ratio: redisMax / perNode,
