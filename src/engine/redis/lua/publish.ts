@@ -1,6 +1,7 @@
 // Publish, atomically: assign the next offset, append to history, trim it by size and age, and
 // PUBLISH the publication on the bus. Two nodes can never hand out the same offset, and the bus
-// carries publications of one channel in offset order.
+// carries publications of one channel in offset order. The engine sends publications in batches
+// (see ../publish-batch.ts); a batch of one is the single-publication case.
 import { EPOCH, NOW_MS, TRIM } from './common.js';
 
 /** One publication; `now` is the server time of the script run. Returns offset, epoch, time. */
@@ -20,17 +21,6 @@ local function publish_one(meta, stream, cluster_key, candidate, meta_ttl, size,
   redis.call('PUBLISH', bus, 'p' .. string.format('%.0f', offset) .. ':' .. epoch .. ':' .. time .. ':' .. body)
   return offset, epoch, time
 end
-`;
-
-/**
- * KEYS[1] meta hash, KEYS[2] history stream, KEYS[3] the cluster's epoch.
- * ARGV[1] epoch candidate, ARGV[2] meta ttl (s), ARGV[3] history size, ARGV[4] history ttl (ms),
- * ARGV[5] body, ARGV[6] bus channel. Returns {offset, epoch, time}.
- */
-export const PUBLISH_LUA = `${NOW_MS}${TRIM}${EPOCH}${PUBLISH_ONE}
-local offset, epoch, time = publish_one(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2],
-  tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6], now_ms())
-return {offset, epoch, time}
 `;
 
 /**
