@@ -1,8 +1,9 @@
 // The clustered engine: every node shares one Redis. Per channel, history is a Redis Stream whose
 // entry ids are the offsets ("<offset>-0"), so "everything after offset N" is one XRANGE seek, and a
 // small meta hash holds the epoch and the top offset; it outlives the history (a long TTL), so the
-// offset sequence goes on after the history aged out. Publishing is one Lua script (assign offset,
-// XADD, trim, PUBLISH), so two nodes never hand out the same offset. Live delivery is Redis Pub/Sub
+// offset sequence goes on after the history aged out. Publishing is a Lua script (assign offset,
+// XADD, trim, PUBLISH), run for the publications of one event-loop turn at once (publish-batch.ts),
+// so two nodes never hand out the same offset. Live delivery is Redis Pub/Sub
 // on a dedicated connection subscribed only to channels this node has subscribers for.
 //
 // Failure behaviour: commands fail fast while Redis is unreachable (no offline queue), the hub turns
