@@ -108,7 +108,7 @@ async function handle(cmd: Command): Promise<unknown> {
       return openMany(cmd.count, cmd.concurrency, async () => {
         const c = await a.subscribe({
           base: cmd.base,
-          channel: cmd.spread ? `${cmd.channel}-${k++}` : cmd.channel,
+          channel: cmd.spread ? `${cmd.channel}:${k++}` : cmd.channel,
           localAddress: nextAddress(),
           onPayload,
           onClose: () => {
@@ -164,7 +164,7 @@ function publishAt(
 ): Promise<unknown> {
   const p = publisher;
   if (!p) return Promise.reject(new Error('no publisher connection'));
-  const names = Array.from({ length: channels }, (_, i) => `${publishChannel}-${i}`);
+  const names = Array.from({ length: channels }, (_, i) => `${publishChannel}:${i}`);
   return new Promise((resolve) => {
     const t0 = performance.now();
     let sent = 0;

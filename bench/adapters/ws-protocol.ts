@@ -79,6 +79,7 @@ const wsProtocol: DoorAdapter = {
     return { close: () => ws.terminate() };
   },
   async publisher(opts: ConnectOptions): Promise<PublisherConnection> {
+    const COMMANDS_PER_FRAME = 200;
     // An overloaded server may cut the publisher off (its replies pile up): it reconnects, and what
     // it publishes meanwhile is dropped, so that step shows as under-delivered rather than stalling
     // every later step.
@@ -109,6 +110,8 @@ const wsProtocol: DoorAdapter = {
       publish(payload: string, channel = opts.channel) {
         if (pending.length === 0) setImmediate(flush);
         pending.push(`{"id":${id++},"publish":{"channel":"${channel}","data":"${payload}"}}`);
+        // A frame stays well under the server's maxMessageSize (64 KiB) when many are due at once.
+        if (pending.length >= COMMANDS_PER_FRAME) flush();
       },
       close() {
         closed = true;

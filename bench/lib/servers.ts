@@ -23,9 +23,10 @@ export const BENCH_UNLIMITED = [
 /**
  * herald: one node; baseline: the bare ws loop; mosquitto: the MQTT baseline (where installed);
  * cluster: two Herald nodes with the redis engine on a redis-server of their own (publisher on
- * node A, subscribers on node B); fastify: a bare fastify route, the server API's yardstick.
+ * node A, subscribers on node B); herald-redis: one Herald node on the redis engine with a
+ * redis-server of its own; fastify: a bare fastify route, the server API's yardstick.
  */
-export type ServerKind = 'herald' | 'baseline' | 'fastify' | 'mosquitto' | 'cluster';
+export type ServerKind = 'herald' | 'baseline' | 'fastify' | 'mosquitto' | 'cluster' | 'herald-redis';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) =>
@@ -44,6 +45,8 @@ export interface RunningServer {
   publishBase?: string;
   /** Every process whose CPU counts as the server's (both nodes and Redis for the cluster). */
   pids: number[];
+  /** The redis-server of cluster and herald-redis, to read its CPU apart from the nodes'. */
+  redisPid?: number;
   /** Forces a full GC in the server and returns its RSS and V8 heap use afterwards, in KiB. */
   memory(): Promise<{ rssKiB: number; heapKiB: number; gc: boolean }>;
   stop(): Promise<void>;
@@ -72,7 +75,8 @@ export async function freePort(): Promise<number> {
 
 export async function startServer(kind: ServerKind, opts: ServerOptions): Promise<RunningServer> {
   if (kind === 'mosquitto') return startMosquitto(opts);
-  if (kind === 'cluster') return startCluster(opts);
+  if (kind === 'cluster') return startCluster(opts, 2);
+  if (kind === 'herald-redis') return startCluster(opts, 1);
   return startNode(kind, opts, []);
 }
 
@@ -186,8 +190,8 @@ async function startMosquitto(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
-/** Two Herald nodes (redis engine) on a redis-server of their own, all on the server core. */
-async function startCluster(opts: ServerOptions): Promise<RunningServer> {
+/** Herald nodes (redis engine) on a redis-server of their own, all on the server core. */
+async function startCluster(opts: ServerOptions, count: 1 | 2): Promise<RunningServer> {
   if (!REDIS_SERVER) throw new Error('redis-server is not installed');
   const redisPort = await freePort();
   const argv = [
@@ -207,19 +211,19 @@ async function startCluster(opts: ServerOptions): Promise<RunningServer> {
   const extra = ['--engine', 'redis', '--redis-url', `redis://127.0.0.1:${redisPort}`];
   const nodes: RunningServer[] = [];
   try {
-    nodes.push(await startNode('herald', opts, extra));
-    nodes.push(await startNode('herald', opts, extra));
+    for (let i = 0; i < count; i++) nodes.push(await startNode('herald', opts, extra));
   } catch (err) {
     await Promise.all(nodes.map((n) => n.stop()));
     await stopChild(redis);
     throw err;
   }
-  const [a, b] = nodes;
+  const [a, b = a] = nodes;
   return {
     ...b,
-    kind: 'cluster',
-    publishBase: a.base,
-    pids: [a.pid, b.pid, redis.pid!],
+    kind: count === 2 ? 'cluster' : 'herald-redis',
+    publishBase: count === 2 ? a.base : undefined,
+    pids: count === 2 ? [a.pid, b.pid, redis.pid!] : [a.pid, redis.pid!],
+    redisPid: redis.pid,
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
       await stopChild(redis);

@@ -1,6 +1,6 @@
 // Echo on /echo: C connections in a closed loop (each sends its next message when the answer to the
 // previous one arrives). Round trips per second and their latency.
-import { Generator, shares } from '../lib/generator.js';
+import { CONNECTIONS_PER_WORKER, Generator, shares } from '../lib/generator.js';
 import { Histogram } from '../lib/hist.js';
 import { CpuMeter } from '../lib/proc.js';
 import type { BenchContext, StartServer, StepReport } from './context.js';
@@ -21,7 +21,7 @@ export async function echo(
   const server = await start(kind);
   const gen = new Generator(ctx.generatorCore);
   try {
-    const procs = await gen.spawn(1);
+    const procs = await gen.spawn(Math.ceil(connections / CONNECTIONS_PER_WORKER));
     const counts = shares(connections, procs.length);
     await Promise.all(
       procs.map((p, i) => p.call({ op: 'echo-open', base: server.base, count: counts[i], concurrency: 50 })),

@@ -1,17 +1,16 @@
 // `POST /api/<method>`: the server API for backends. Transport-level problems (access, body, JSON,
 // unknown method) get an HTTP 4xx; a method's own failures are HTTP 200 with `{"error": ...}`, as in
 // Centrifugo, so its server libraries read them unchanged.
-import type { IncomingHttpHeaders } from 'node:http';
-import { HeraldError, toHeraldError } from '../errors.js';
+import { HeraldError } from '../errors.js';
 import type { Door } from '../transports/door.js';
 import { checkAccess, checkOrigin } from './auth.js';
-import { runBatch } from './batch.js';
-import { type ApiContext, callMethod, methods } from './methods.js';
+import { installFastPath } from './fast-path.js';
+import { apiRunner, checkMediaType, known, parseBody } from './request.js';
 
 export const apiDoor: Door = {
   name: 'api',
   async register({ app, hub, config, log, stats }) {
-    const counters = stats.door('api');
+    const run = apiRunner({ hub, config }, stats.door('api'), log);
     await app.register(async (api) => {
       // JSON only, declared as such. A browser sends text/plain, form and multipart bodies across
       // origins without asking first (no CORS preflight); refusing them means a web page cannot
@@ -32,19 +31,6 @@ export const apiDoor: Door = {
         if (name !== undefined && !known(name)) throw new HeraldError('METHOD_NOT_FOUND', name);
         checkMediaType(req.headers);
       });
-      const ctx: ApiContext = { hub, config };
-      const run = async (name: string, params: unknown) => {
-        if (name === 'publish' || name === 'broadcast') counters.messagesIn++;
-        if (name === 'batch')
-          return runBatch(ctx, params).catch((err) => ({ error: toHeraldError(err).toJSON() }));
-        try {
-          return { result: await callMethod(ctx, name, params) };
-        } catch (err) {
-          const e = toHeraldError(err);
-          if (e.kind === 'INTERNAL') log.error({ err, method: name }, 'API method failed');
-          return { error: e.toJSON() };
-        }
-      };
       api.post('/api/:method', async (req, reply) => {
         reply.header('cache-control', 'no-store');
         return run((req.params as { method: string }).method, parseBody(req.body as Buffer | undefined));
@@ -62,35 +48,6 @@ export const apiDoor: Door = {
         return run(body.method, body.params);
       });
     });
+    installFastPath(app, { config, run, log });
   },
 };
-
-const known = (name: string) => name === 'batch' || Object.hasOwn(methods, name);
-
-/** A request with a body must call it application/json (a charset parameter is fine). */
-function checkMediaType(headers: IncomingHttpHeaders): void {
-  const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
-  if (!hasBody) return;
-  const type = headers['content-type'];
-  const essence = type?.split(';', 1)[0].trim().toLowerCase();
-  if (essence !== 'application/json') {
-    throw new HeraldError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `send the body as Content-Type: application/json${type === undefined ? '' : ` (got ${JSON.stringify(type.slice(0, 100))})`}`,
-    );
-  }
-}
-
-function parseBody(body: Buffer | undefined): unknown {
-  if (body === undefined || body.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new HeraldError('BAD_REQUEST', `body is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HeraldError('BAD_REQUEST', 'body must be a JSON object of the method parameters');
-  }
-  return value;
-}

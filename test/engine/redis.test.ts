@@ -77,6 +77,54 @@ describe('Redis engine: several nodes, one Redis', { skip }, () => {
     assert.equal(unsubscribeCalls(redis) - beforeUnsub, 1);
   });
 
+  test('publishes made in one turn go out as one script call, in call order per channel', async () => {
+    await b.subscribe(['turn-x', 'turn-y']);
+    const before = commandCalls(redis, 'evalsha') + commandCalls(redis, 'eval');
+    const issued = Array.from({ length: 40 }, (_, i) => ({ channel: i % 3 ? 'turn-x' : 'turn-y', data: i }));
+    const pubs = await Promise.all(issued.map((p) => a.publish(p.channel, { data: p.data }, limits)));
+    assert.equal(commandCalls(redis, 'evalsha') + commandCalls(redis, 'eval') - before, 1, 'one script call');
+    for (const ch of ['turn-x', 'turn-y']) {
+      const mine = pubs.filter((p) => p.channel === ch);
+      assert.deepEqual(
+        mine.map((p) => p.offset),
+        mine.map((_, i) => i + 1),
+        `${ch}: offsets follow call order`,
+      );
+      assert.deepEqual(
+        mine.map((p) => p.data),
+        issued.filter((p) => p.channel === ch).map((p) => p.data),
+      );
+      await until(() => sinkB.of(ch).length === mine.length, { what: `${ch} on node B` });
+      assert.deepEqual(
+        sinkB.of(ch).map((p) => p.data),
+        mine.map((p) => p.data),
+        `${ch}: the other node sees them in order`,
+      );
+    }
+  });
+
+  test('a publication Redis refuses fails alone; the others of its batch are published', async () => {
+    // A key of the wrong type where the channel's meta hash belongs: HGET raises WRONGTYPE.
+    redis.cli('SET', 'herald:meta:{turn-broken}', 'not a hash');
+    const results = await Promise.allSettled([
+      a.publish('turn-ok-1', { data: 1 }, limits),
+      a.publish('turn-broken', { data: 2 }, limits),
+      a.publish('turn-ok-2', { data: 3 }, limits),
+    ]);
+    assert.equal(results[0].status, 'fulfilled');
+    assert.equal(results[2].status, 'fulfilled');
+    assert.equal(results[1].status, 'rejected');
+    const err = (results[1] as PromiseRejectedResult).reason as { kind?: string; temporary?: boolean };
+    assert.equal(err.kind, 'ENGINE_UNAVAILABLE');
+    const h = await a.history('turn-ok-2', {}, limits);
+    assert.deepEqual(
+      h.publications.map((p) => p.data),
+      [3],
+    );
+    redis.cli('DEL', 'herald:meta:{turn-broken}');
+    assert.equal((await a.publish('turn-broken', { data: 4 }, limits)).offset, 1, 'the channel recovers');
+  });
+
   test('a malformed message on the bus is dropped; the channel keeps working', async () => {
     await a.subscribe(['noisy']);
     for (const junk of ['', 'zzz', 'p1:e', 'pNaN:e:1:{bad json', 'j{not json']) {

@@ -1,8 +1,9 @@
 // The clustered engine: every node shares one Redis. Per channel, history is a Redis Stream whose
 // entry ids are the offsets ("<offset>-0"), so "everything after offset N" is one XRANGE seek, and a
 // small meta hash holds the epoch and the top offset; it outlives the history (a long TTL), so the
-// offset sequence goes on after the history aged out. Publishing is one Lua script (assign offset,
-// XADD, trim, PUBLISH), so two nodes never hand out the same offset. Live delivery is Redis Pub/Sub
+// offset sequence goes on after the history aged out. Publishing is a Lua script (assign offset,
+// XADD, trim, PUBLISH), run for the publications of one event-loop turn at once (publish-batch.ts),
+// so two nodes never hand out the same offset. Live delivery is Redis Pub/Sub
 // on a dedicated connection subscribed only to channels this node has subscribers for.
 //
 // Failure behaviour: commands fail fast while Redis is unreachable (no offline queue), the hub turns
@@ -35,8 +36,9 @@ import { encodeBody, encodePresenceEvent, entryFields, entryOffset, publicationF
 import { createRedisConnection, redactUrl } from './connection.js';
 import { HISTORY_LUA } from './lua/history.js';
 import { CHANNEL_COUNTS_LUA, NODE_REPORT_LUA, PRESENCE_ADD_LUA, PRESENCE_GET_LUA } from './lua/presence.js';
-import { PUBLISH_LUA } from './lua/publish.js';
+import { PUBLISH_BATCH_LUA } from './lua/publish.js';
 import { RedisMqttStore } from './mqtt-store.js';
+import { type PendingPublish, PublishBatcher } from './publish-batch.js';
 
 export interface RedisEngineOptions {
   url: string;
@@ -55,13 +57,15 @@ type Reply = Buffer | number | null | Reply[];
 
 /** The scripts, as ioredis defines them (EVALSHA with a transparent EVAL fallback). */
 interface Scripts extends ClusterInfoScripts {
-  heraldPublish(...args: (string | number | Buffer)[]): Promise<[number, string, string]>;
+  heraldPublishBatch(...args: (string | number | Buffer)[]): Promise<(number | string)[]>;
   heraldHistoryBuffer(...args: (string | number)[]): Promise<[Buffer, number, Reply[]]>;
   heraldPresenceAdd(...args: (string | number)[]): Promise<number>;
   heraldPresenceGet(...args: string[]): Promise<string[]>;
 }
 
 const PRESENCE_BATCH = 500;
+/** Publications per batch script call (see publish-batch.ts): at most ~1 ms of Redis time. */
+const PUBLISH_BATCH = { maxCount: 64, maxBytes: 256 * 1024 };
 
 export class RedisEngine implements Engine {
   readonly name = 'redis';
@@ -72,6 +76,7 @@ export class RedisEngine implements Engine {
   private readonly log: Logger | undefined;
   /** The ioredis options of every connection the engine (and its MQTT store) makes. */
   private readonly redisOptions: RedisOptions;
+  private readonly publishes: PublishBatcher;
 
   constructor(private readonly opts: RedisEngineOptions) {
     this.log = opts.log;
@@ -91,9 +96,20 @@ export class RedisEngine implements Engine {
     this.redisOptions = redis;
     const connection = (role: string) =>
       createRedisConnection({ url: opts.url, name: `${opts.prefix}:${role}`, log: opts.log, redis });
-    this.cmd = connection('cmd') as Redis & Scripts;
+    // Commands issued in one tick go out as one pipeline (one write, one read on each side), and
+    // while a pipeline is in flight the next one gathers: at 32 publishes in flight that is a few
+    // writes per round trip instead of one per publish. Order is kept: one connection, commands
+    // sent in the order they were issued, so a channel's publish scripts still run in call order.
+    this.cmd = createRedisConnection({
+      url: opts.url,
+      name: `${opts.prefix}:cmd`,
+      log: opts.log,
+      redis: { ...redis, enableAutoPipelining: true },
+    }) as Redis & Scripts;
     this.busConn = connection('bus');
-    this.cmd.defineCommand('heraldPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    // Its keys vary with the batch size: the count goes first in each call (numberOfKeys unset).
+    this.cmd.defineCommand('heraldPublishBatch', { lua: PUBLISH_BATCH_LUA });
+    this.publishes = new PublishBatcher((batch) => this.sendPublishes(batch), PUBLISH_BATCH);
     this.cmd.defineCommand('heraldHistory', { numberOfKeys: 3, lua: HISTORY_LUA });
     this.cmd.defineCommand('heraldPresenceAdd', { numberOfKeys: 2, lua: PRESENCE_ADD_LUA });
     this.cmd.defineCommand('heraldPresenceGet', { numberOfKeys: 2, lua: PRESENCE_GET_LUA });
@@ -155,10 +171,43 @@ export class RedisEngine implements Engine {
   // ---- publishing -------------------------------------------------------------------------------
 
   async publish(channel: string, req: PublishRequest, limits: StreamLimits): Promise<Publication> {
-    const [offset, epoch, time] = await this.run(() =>
-      this.cmd.heraldPublish(...this.streamArgs(channel, limits), encodeBody(req), this.bus.channel(channel)),
+    const { offset, epoch, time } = await new Promise<{ offset: number; epoch: string; time: number }>(
+      (resolve, reject) =>
+        this.publishes.add({
+          meta: this.metaKey(channel),
+          stream: this.streamKey(channel),
+          historySize: limits.historySize,
+          historyTtlMs: limits.historyTtl * 1000,
+          body: encodeBody(req),
+          bus: this.bus.channel(channel),
+          resolve,
+          reject,
+        }),
     );
-    return buildPublication(channel, req, offset, epoch, Number(time));
+    return buildPublication(channel, req, offset, epoch, time);
+  }
+
+  /** One batch script call for the publications gathered in one turn; each caller gets its answer. */
+  private sendPublishes(batch: PendingPublish[]): void {
+    const keys: string[] = [this.clusterEpochKey()];
+    const args: (string | number | Buffer)[] = [newEpoch(), this.opts.metaTtl];
+    for (const p of batch) {
+      keys.push(p.meta, p.stream);
+      args.push(p.historySize, p.historyTtlMs, p.body, p.bus);
+    }
+    this.cmd.heraldPublishBatch(keys.length, ...keys, ...args).then(
+      (reply) => {
+        for (let i = 0; i < batch.length; i++) {
+          const offset = Number(reply[3 * i]);
+          if (offset < 0) batch[i].reject(this.unavailable(new Error(String(reply[3 * i + 1]))));
+          else batch[i].resolve({ offset, epoch: String(reply[3 * i + 1]), time: Number(reply[3 * i + 2]) });
+        }
+      },
+      (err) => {
+        const e = this.unavailable(err);
+        for (const p of batch) p.reject(e);
+      },
+    );
   }
 
   async publishJoin(channel: string, info: ClientInfo): Promise<void> {

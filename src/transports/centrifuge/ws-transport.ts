@@ -1,10 +1,11 @@
 // The channel protocol over a WebSocket: one reply or push per frame (text for JSON, binary for
-// Protobuf), disconnects as close codes, and publications as ready-made frames written straight to
-// the socket (see ../ws/frame-writer.ts).
+// Protobuf), disconnects as close codes, and replies and publications as ready-made frames written
+// straight to the socket, coalesced per socket per tick (see ../ws/frame-writer.ts).
 import { WebSocket } from 'ws';
 import type { DisconnectDef } from '../../errors.js';
 import type { FrameFormat } from '../../model/index.js';
 import type { ClientCodec, Encoded } from '../../protocol/centrifuge/codec.js';
+import { binaryFrame, textFrame } from '../../protocol/ws-frame.js';
 import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
@@ -72,7 +73,9 @@ export class WsTransport extends FrameTarget implements SessionTransport {
       this.peer?.slow();
       return;
     }
-    this.ws.send(message);
+    // Through the same per-socket coalescing as publication frames: the replies to a frame of many
+    // commands leave in one write at the end of the tick instead of one write each.
+    this.sendFrame(typeof message === 'string' ? textFrame(message) : binaryFrame(message));
   }
 
   sendFrame(frame: Buffer, delayMs = 0): void {

@@ -1,0 +1,56 @@
+// What both ways into the server API share (the fastify routes in door.ts and the direct path in
+// fast-path.ts): which methods exist, the media-type and body checks, and running a method.
+import type { IncomingHttpHeaders } from 'node:http';
+import { HeraldError, toHeraldError } from '../errors.js';
+import type { Logger } from '../model/index.js';
+import type { DoorCounters } from '../transports/door-stats.js';
+import { runBatch } from './batch.js';
+import { type ApiContext, callMethod, methods } from './methods.js';
+
+export const known = (name: string) => name === 'batch' || Object.hasOwn(methods, name);
+
+/** Runs one method by name; its own failures become `{error}` (answered with HTTP 200). */
+export type ApiRunner = (name: string, params: unknown) => Promise<unknown>;
+
+export function apiRunner(ctx: ApiContext, counters: DoorCounters, log: Logger): ApiRunner {
+  return async (name, params) => {
+    if (name === 'publish' || name === 'broadcast') counters.messagesIn++;
+    if (name === 'batch')
+      return runBatch(ctx, params).catch((err) => ({ error: toHeraldError(err).toJSON() }));
+    try {
+      return { result: await callMethod(ctx, name, params) };
+    } catch (err) {
+      const e = toHeraldError(err);
+      if (e.kind === 'INTERNAL') log.error({ err, method: name }, 'API method failed');
+      return { error: e.toJSON() };
+    }
+  };
+}
+
+/** A request with a body must call it application/json (a charset parameter is fine). */
+export function checkMediaType(headers: IncomingHttpHeaders): void {
+  const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+  if (!hasBody) return;
+  const type = headers['content-type'];
+  const essence = type?.split(';', 1)[0].trim().toLowerCase();
+  if (essence !== 'application/json') {
+    throw new HeraldError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `send the body as Content-Type: application/json${type === undefined ? '' : ` (got ${JSON.stringify(type.slice(0, 100))})`}`,
+    );
+  }
+}
+
+export function parseBody(body: Buffer | undefined): unknown {
+  if (body === undefined || body.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HeraldError('BAD_REQUEST', `body is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HeraldError('BAD_REQUEST', 'body must be a JSON object of the method parameters');
+  }
+  return value;
+}
