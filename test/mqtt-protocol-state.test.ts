@@ -1,0 +1,62 @@
+// MQTT protocol state under hostile or unusual clients, on raw sockets at levels 3.1.1 and 5: the
+// inbound QoS 2 window, acknowledgements of ids the broker never sent, CONNECT flag combinations the
+// spec forbids. Each case checks that a bystander keeps being served.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Packet } from 'mqtt-packet';
+import { startHerald, type TestServer } from './helpers/herald.js';
+import { MqttTestClient, RawMqtt } from './helpers/mqtt.js';
+
+/** A v5 QoS 2 PUBLISH to `t` (no properties) with packet id `id`. */
+function qos2v5(id: number): Buffer {
+  return Buffer.from([0x34, 7, 0, 1, 0x74, id >> 8, id & 0xff, 0, 0x78]);
+}
+
+describe('MQTT protocol state', () => {
+  let server: TestServer;
+  let port: number;
+  let bystander: MqttTestClient;
+  let n = 0;
+  before(async () => {
+    server = await startHerald({ mqttPort: 'auto', mqttReceiveMaximum: 10, publishRate: 0 });
+    port = server.mqttPort!;
+    bystander = await MqttTestClient.connect(`mqtt://127.0.0.1:${port}`);
+    await bystander.subscribe('by/t', 1);
+  });
+  after(async () => {
+    await bystander.end();
+    await server.stop();
+  });
+
+  async function othersGoOn(): Promise<void> {
+    const text = `still here ${++n}`;
+    await server.herald.hub.publish('by/t', { data: text });
+    assert.equal((await bystander.next()).payload.toString(), text);
+  }
+
+  test('v5: exactly Receive Maximum QoS 2 publishes in one burst are accepted; one more is 0x93', async () => {
+    const raw = await RawMqtt.connected(port);
+    const burst: Buffer[] = [];
+    for (let id = 1; id <= 10; id++) burst.push(qos2v5(id));
+    raw.write(Buffer.concat(burst));
+    await raw.packet('pubrec', 5, 9);
+    const acks = raw.packets().filter((p) => p.cmd === 'pubrec');
+    assert.deepEqual(
+      acks.map((p) => [p.messageId, p.reasonCode]),
+      Array.from({ length: 10 }, (_, i) => [i + 1, 0]),
+    );
+    assert.equal(
+      raw.packets().some((p) => p.cmd === 'disconnect'),
+      false,
+    );
+    // PUBREL frees one slot; the window holds again after that.
+    raw.send({ cmd: 'pubrel', messageId: 1 });
+    assert.equal((await raw.packet('pubcomp')).reasonCode, 0);
+    raw.write(qos2v5(11));
+    assert.equal((await raw.packet('pubrec', 5, 10)).messageId, 11);
+    raw.write(qos2v5(12));
+    assert.equal((await raw.packet('disconnect')).reasonCode, 0x93);
+    assert.equal(await raw.closedWithin(2000), true);
+    await othersGoOn();
+  });
+});
