@@ -59,4 +59,34 @@ describe('MQTT protocol state', () => {
     assert.equal(await raw.closedWithin(2000), true);
     await othersGoOn();
   });
+
+  test('PUBREC for an id never sent gets PUBREL 0x92, also with a session; a repeated PUBREC gets PUBREL 0', async () => {
+    const raw = await RawMqtt.connected(port);
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'ps/q', qos: 2 }] } as Packet);
+    await raw.packet('suback');
+    await server.herald.hub.publish('ps/q', { data: 1, qos: 2 });
+    const pub = await raw.packet('publish');
+    raw.send({ cmd: 'pubrec', messageId: 999 });
+    const unknown = await raw.packet('pubrel');
+    assert.deepEqual([unknown.messageId, unknown.reasonCode], [999, 0x92]);
+    raw.send({ cmd: 'pubrec', messageId: pub.messageId });
+    raw.send({ cmd: 'pubrec', messageId: pub.messageId });
+    await raw.packet('pubrel', 5, 2);
+    const rels = raw
+      .packets()
+      .filter((p) => p.cmd === 'pubrel')
+      .slice(1);
+    assert.deepEqual(
+      rels.map((p) => [p.messageId, p.reasonCode ?? 0]),
+      [
+        [pub.messageId, 0],
+        [pub.messageId, 0],
+      ],
+    );
+    raw.send({ cmd: 'pubcomp', messageId: pub.messageId });
+    raw.send({ cmd: 'pingreq' });
+    await raw.packet('pingresp');
+    raw.destroy();
+    await othersGoOn();
+  });
 });

@@ -179,9 +179,10 @@ export class MqttConnection implements CoalescedTarget {
           this.session?.refused(id);
           return;
         }
-        if (!this.session?.received(id)) this.unknownId('pubrec');
+        const known = this.session?.received(id) === true;
+        if (!known) this.unknownId('pubrec');
         // Answered either way (4.3.3): a PUBREL for an id we do not know ends the client's state too.
-        this.send({ cmd: 'pubrel', messageId: id, reasonCode: this.session ? 0 : RC.PACKET_ID_NOT_FOUND });
+        this.send({ cmd: 'pubrel', messageId: id, reasonCode: known ? 0 : RC.PACKET_ID_NOT_FOUND });
         return;
       }
       case 'pubrel':
