@@ -89,4 +89,20 @@ describe('MQTT protocol state', () => {
     raw.destroy();
     await othersGoOn();
   });
+
+  test('3.1.1: password flag without user name flag is a protocol error (MQTT-3.1.2-22); v5 allows it', async () => {
+    // CONNECT "MQTT" level 4, flags clean + password (0x42), keep-alive 60, client id "a", password "p".
+    const body = [0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x42, 0, 60, 0, 1, 0x61, 0, 1, 0x70];
+    const v4 = await RawMqtt.open(port);
+    v4.write(Buffer.from([0x10, body.length, ...body]));
+    assert.equal(await v4.closedWithin(2000), true);
+    assert.deepEqual(v4.packets(4), [], 'no CONNACK');
+    // The same at level 5 (with an empty properties length) is a valid CONNECT.
+    const b5 = [0, 4, 0x4d, 0x51, 0x54, 0x54, 5, 0x42, 0, 60, 0, 0, 1, 0x62, 0, 1, 0x70];
+    const v5 = await RawMqtt.open(port);
+    v5.write(Buffer.from([0x10, b5.length, ...b5]));
+    assert.equal((await v5.packet('connack')).reasonCode, 0);
+    v5.destroy();
+    await othersGoOn();
+  });
 });
