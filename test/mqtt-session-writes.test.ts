@@ -92,4 +92,39 @@ describe('MQTT session writes to the Redis store', { skip }, () => {
     assert.equal((await back.next()).payload.toString(), 'kept');
     await back.end();
   });
+
+  test('packets sent behind a CONNECT the store is slow to answer are not read ahead without end', async () => {
+    // Redis stops answering for a while: CONNECT waits for its session claim.
+    redis.cli('CLIENT', 'PAUSE', '1500');
+    const raw = await RawMqtt.open(port);
+    let drained = false;
+    raw.socket.on('drain', () => {
+      drained = true;
+    });
+    const publish = mqttPacket.generate(
+      { cmd: 'publish', topic: 'behind/connect', payload: Buffer.alloc(60_000), qos: 0 } as Packet,
+      { protocolVersion: 4 },
+    );
+    raw.send(
+      {
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'eager',
+        keepalive: 60,
+      } as Packet,
+      4,
+    );
+    // 16 MB behind it: more than the kernel's socket buffers hold, so while the broker does not read,
+    // the client's own buffer cannot drain.
+    raw.write(Buffer.concat(Array.from({ length: 280 }, () => publish)));
+    await raw.packet('connack', 4);
+    assert.equal(drained, false, 'the broker read everything sent behind CONNECT before answering it');
+    // Once connected the rest is read and handled.
+    await until(() => drained, { what: 'the client buffer drained', timeoutMs: 20_000 });
+    raw.send({ cmd: 'pingreq' }, 4);
+    await raw.packet('pingresp', 4);
+    raw.destroy();
+  });
 });
