@@ -99,7 +99,7 @@ export class MqttBroker implements Subscriber<Buffer> {
   private readonly parked = new Map<string, { conn: MqttConnection; at: number }>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private reapTimer: NodeJS.Timeout | undefined;
-  private readonly saving = new WeakMap<MqttConnection, Promise<void>>();
+  private readonly saving = new WeakMap<MqttConnection, SaveJob>();
   private unpublished: (() => void) | undefined;
   private closing = false;
 
@@ -213,13 +213,32 @@ export class MqttBroker implements Subscriber<Buffer> {
     for (const m of queue) this.deliverStored(conn, m, false);
   }
 
+  /**
+   * Writes the session's state to the store. One write at a time per connection, and changes made
+   * while one is on its way are folded into a single next write of the state as it is then: a flood
+   * of SUBSCRIBE/UNSUBSCRIBE/QoS 2 packets costs one write per store round trip, not one per packet.
+   */
   saveSession(conn: MqttConnection): void {
     if (conn.expiryInterval === 0 || conn.state === 'closed') return;
-    const prev = this.saving.get(conn) ?? Promise.resolve();
-    const next = prev
-      .then(() => this.store.saveSession(conn.clientId, conn.id, sessionState(conn)))
-      .catch((err) => this.log.warn({ err, client: conn.clientId }, 'MQTT session save failed'));
-    this.saving.set(conn, next);
+    const running = this.saving.get(conn);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const job: SaveJob = { again: false, done: Promise.resolve() };
+    this.saving.set(conn, job);
+    job.done = (async () => {
+      do {
+        job.again = false;
+        try {
+          await this.store.saveSession(conn.clientId, conn.id, sessionState(conn));
+        } catch (err) {
+          this.log.warn({ err, client: conn.clientId }, 'MQTT session save failed');
+        }
+        // Once closed, release() writes the final state.
+      } while (job.again && conn.state !== 'closed');
+      this.saving.delete(conn);
+    })();
   }
 
   /** The connection is gone: subscriptions off the index, the will, the session back to the store. */
@@ -260,7 +279,7 @@ export class MqttBroker implements Subscriber<Buffer> {
   }
 
   private async release(conn: MqttConnection): Promise<void> {
-    await this.saving.get(conn);
+    await this.saving.get(conn)?.done;
     await this.store.release(
       conn.clientId,
       conn.id,
@@ -401,6 +420,12 @@ export class MqttBroker implements Subscriber<Buffer> {
       }
     }
   }
+}
+
+/** A connection's session write on its way to the store, and whether another must follow it. */
+interface SaveJob {
+  again: boolean;
+  done: Promise<void>;
 }
 
 function storedOf(pub: Publication, payload = toBytes(pub)): StoredMessage {

@@ -19,6 +19,9 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
   conn.level = (p.protocolVersion ?? 4) as 3 | 4 | 5;
   if ((p.protocolId === 'MQIsdp') !== (p.protocolVersion === 3))
     refuse(conn, RC.UNSUPPORTED_VERSION, `protocol name ${p.protocolId} with level ${p.protocolVersion}`);
+  // 3.1/3.1.1 allow no password without a user name (MQTT-3.1.2-22); MQTT 5 does.
+  if (!v5 && p.password !== undefined && p.username === undefined)
+    refuse(conn, RC.PROTOCOL_ERROR, 'password flag set without the user name flag');
   const props = p.properties;
   if (v5 && (props?.authenticationMethod !== undefined || props?.authenticationData !== undefined))
     refuse(conn, RC.BAD_AUTH_METHOD, 'enhanced authentication is not supported');

@@ -159,6 +159,10 @@ export class MqttConnection implements CoalescedTarget {
     if (this.state === 'new') {
       if (packet.cmd !== 'connect') throw new MqttClose(RC.PROTOCOL_ERROR, `${packet.cmd} before CONNECT`);
       this.state = 'connecting';
+      // Nothing more is read until CONNECT is decided (auth, the store's claim): what the client
+      // sends meanwhile waits in the socket, not in memory here. Only the rest of the current chunk
+      // can reach the backlog.
+      this.stream.pause();
       handleConnect(this, packet).then(
         () => this.drainBacklog(),
         (err) => this.fail(err instanceof MqttClose ? err : new MqttClose(RC.UNSPECIFIED, String(err))),
@@ -179,9 +183,10 @@ export class MqttConnection implements CoalescedTarget {
           this.session?.refused(id);
           return;
         }
-        if (!this.session?.received(id)) this.unknownId('pubrec');
+        const known = this.session?.received(id) === true;
+        if (!known) this.unknownId('pubrec');
         // Answered either way (4.3.3): a PUBREL for an id we do not know ends the client's state too.
-        this.send({ cmd: 'pubrel', messageId: id, reasonCode: this.session ? 0 : RC.PACKET_ID_NOT_FOUND });
+        this.send({ cmd: 'pubrel', messageId: id, reasonCode: known ? 0 : RC.PACKET_ID_NOT_FOUND });
         return;
       }
       case 'pubrel':
@@ -219,6 +224,7 @@ export class MqttConnection implements CoalescedTarget {
     const backlog = this.backlog;
     this.backlog = undefined;
     for (const p of backlog ?? []) this.onPacket(p);
+    if (this.state === 'connected' && this.stream.isPaused()) this.stream.resume();
   }
 
   private onDisconnect(reasonCode: number, expiry: number | undefined): void {

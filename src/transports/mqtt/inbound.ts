@@ -57,6 +57,9 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
     conn.send({ cmd: 'pubrec', messageId: id, reasonCode: 0 });
     return;
   }
+  // Receive Maximum counts a QoS 1 publish until PUBACK and a QoS 2 one until PUBREL: QoS 2 ids are
+  // counted in inboundInflight only until they move to incomingQos2, never in both at once.
+  let counted = false;
   if (qos > 0) {
     if (v5 && conn.inboundInflight + (conn.incomingQos2?.size ?? 0) >= o.receiveMaximum)
       throw new MqttClose(
@@ -64,9 +67,11 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
         `more than ${o.receiveMaximum} QoS 1/2 publishes in flight`,
       );
     conn.inboundInflight++;
+    counted = true;
   }
   const ack = (reasonCode: number) => {
-    if (qos > 0) conn.inboundInflight--;
+    if (counted) conn.inboundInflight--;
+    counted = false;
     if (conn.state !== 'connected') return;
     if (qos === 1) conn.send({ cmd: 'puback', messageId: id, reasonCode });
     else if (qos === 2) conn.send({ cmd: 'pubrec', messageId: id, reasonCode });
@@ -95,6 +100,8 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
   if (qos === 2) {
     conn.incomingQos2 ??= new Set();
     conn.incomingQos2.add(id);
+    conn.inboundInflight--;
+    counted = false;
     b.saveSession(conn);
   }
   const message = {

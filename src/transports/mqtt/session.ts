@@ -81,10 +81,13 @@ export class Session {
     return true;
   }
 
-  /** PUBREC: the client has the QoS 2 message; answer PUBREL. False for an id not awaiting one. */
+  /**
+   * PUBREC: the client has the QoS 2 message; answer PUBREL. A repeated PUBREC (the client did not
+   * see our PUBREL) is answered again. False for an id that is not a QoS 2 message in flight.
+   */
   received(id: number): boolean {
     const entry = this.inflight?.get(id);
-    if (entry?.out.qos !== 2 || entry.stage !== 'publish') return false;
+    if (entry?.out.qos !== 2) return false;
     entry.stage = 'pubrel';
     return true;
   }
