@@ -60,6 +60,7 @@ export const mqttDoor: Door = {
         maxUserProperties: config.mqttMaxUserProperties,
         maxKeepAlive: config.mqttMaxKeepAlive,
         reapInterval: config.mqttReapInterval,
+        deliveryLinger: config.mqttDeliveryLinger,
         maxBufferedBytes: config.maxBufferedBytes,
       },
     });
