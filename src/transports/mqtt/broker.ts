@@ -227,28 +227,36 @@ export class MqttBroker implements Subscriber<undefined> {
    * Writes the session's state to the store. One write at a time per connection, and changes made
    * while one is on its way are folded into a single next write of the state as it is then: a flood
    * of SUBSCRIBE/UNSUBSCRIBE/QoS 2 packets costs one write per store round trip, not one per packet.
+   * Resolves once a write that began after this call is done (or failed: logged), so a caller can
+   * hold an acknowledgement until the store has what it promises (a QoS 2 id before PUBREC).
    */
-  saveSession(conn: MqttConnection): void {
-    if (conn.expiryInterval === 0 || conn.state === 'closed') return;
+  saveSession(conn: MqttConnection): Promise<void> {
+    if (conn.expiryInterval === 0 || conn.state === 'closed') return Promise.resolve();
     const running = this.saving.get(conn);
     if (running) {
       running.again = true;
-      return;
+      return new Promise((resolve) => running.next.push(resolve));
     }
-    const job: SaveJob = { again: false, done: Promise.resolve() };
+    const job: SaveJob = { again: false, next: [], done: Promise.resolve() };
     this.saving.set(conn, job);
+    const first = new Promise<void>((resolve) => job.next.push(resolve));
     job.done = (async () => {
       do {
         job.again = false;
+        const waiting = job.next;
+        job.next = [];
         try {
           await this.store.saveSession(conn.clientId, conn.id, sessionState(conn));
         } catch (err) {
           this.log.warn({ err, client: conn.clientId }, 'MQTT session save failed');
         }
+        for (const resolve of waiting) resolve();
         // Once closed, release() writes the final state.
       } while (job.again && conn.state !== 'closed');
+      for (const resolve of job.next) resolve();
       this.saving.delete(conn);
     })();
+    return first;
   }
 
   /** The connection is gone: subscriptions off the index, the will, the session back to the store. */
@@ -436,6 +444,8 @@ export class MqttBroker implements Subscriber<undefined> {
 /** A connection's session write on its way to the store, and whether another must follow it. */
 interface SaveJob {
   again: boolean;
+  /** Callers waiting for the next write to finish. */
+  next: (() => void)[];
   done: Promise<void>;
 }
 
