@@ -95,8 +95,6 @@ export class MqttBroker implements Subscriber<undefined> {
   readonly log: Logger;
   readonly auth: MqttAuth;
   readonly hub: Hub;
-  /** Messages dropped from full per-session queues (logged at debug, counted here). */
-  queueDrops = 0;
   private readonly conns = new Map<string, MqttConnection>();
   private readonly clients = new Map<string, MqttConnection>();
   private readonly index = new SubscriptionIndex<MqttConnection, StoredSubscription>();

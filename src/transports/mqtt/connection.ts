@@ -128,7 +128,7 @@ export class MqttConnection implements CoalescedTarget {
 
   dropped(why: 'too-large' | 'queue-full', topic: string): void {
     this.broker.log.debug({ client: this.clientId, topic, why }, 'MQTT message not sent');
-    if (why === 'queue-full') this.broker.queueDrops++;
+    if (why === 'queue-full') this.broker.counters.queueDrops++;
   }
 
   // ---- frames -----------------------------------------------------------------------------------
