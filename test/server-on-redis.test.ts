@@ -126,6 +126,11 @@ describe('a server on the Redis engine while Redis is away', { skip }, () => {
       what: 'the listener subscribed',
       timeoutMs: 5000,
     });
+    // In Redis too: a publication before the bus's SUBSCRIBE would not reach this node.
+    await until(() => redis.cli('PUBSUB', 'NUMSUB', 'herald:ch:chat').endsWith('1'), {
+      what: 'the chat channel subscribed in Redis',
+      timeoutMs: 10_000,
+    });
     await until(
       async () =>
         (await api(server.http, 'publish', { channel: 'chat', data: 'back' })).json.result !== undefined,
