@@ -428,6 +428,38 @@ describe('MQTT 5', () => {
     assert.equal(await auth.closedWithin(2000), true);
   });
 
+  test('keep-alive counts whole packets: a large PUBLISH trickled a byte at a time is cut off at 1.5 x keep-alive (0x8D)', async () => {
+    const slow = await RawMqtt.connected(port, { keepalive: 1 });
+    const since = Date.now();
+    // A PUBLISH declaring 2,000 bytes of body, sent a byte every 200 ms - well inside the 1 s
+    // keep-alive, but no packet is ever complete. Bounded: at most 40 bytes, stops once closed.
+    const body = Buffer.concat([Buffer.from([0x00, 0x01, 0x74, 0x00]), Buffer.alloc(1996, 0x61)]);
+    slow.write(Buffer.from([0x30, 0xd0, 0x0f])); // fixed header: PUBLISH, remaining length 2000
+    let sent = 0;
+    const trickle = setInterval(() => {
+      if (sent >= 40 || slow.socket.destroyed) return clearInterval(trickle);
+      slow.write(body.subarray(sent, sent + 1));
+      sent++;
+    }, 200);
+    try {
+      const d = await slow.packet('disconnect');
+      assert.equal(d.reasonCode, 0x8d);
+      assert.equal(await slow.closedWithin(2000), true);
+      const took = Date.now() - since;
+      // 1.5 s plus at most one sweep (500 ms) and slack for a loaded machine; bytes kept flowing.
+      assert.ok(took >= 1400 && took < 4000, `cut off after ${took} ms`);
+      assert.ok(sent >= 5, `only ${sent} bytes trickled`);
+    } finally {
+      clearInterval(trickle);
+    }
+    // Everybody else is still served.
+    const other = await MqttTestClient.connect(url, V5);
+    await other.subscribe('ka/ok', 0);
+    await server.herald.hub.publish('ka/ok', { data: 'fine' });
+    assert.equal((await other.next()).payload.toString(), 'fine');
+    await other.end();
+  });
+
   test('a client Maximum Packet Size: larger messages are not sent to it, smaller ones are', async () => {
     const small = await MqttTestClient.connect(url, { ...V5, properties: { maximumPacketSize: 64 } });
     await small.subscribe('mps/t', 1);

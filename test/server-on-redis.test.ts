@@ -114,9 +114,10 @@ describe('a server on the Redis engine while Redis is away', { skip }, () => {
     } finally {
       await redis.spawn();
     }
-    // Once the node is back on Redis - its bus resubscribed AND its command connection reconnected,
-    // which can come later: a subscribe reads history through it - a new client hears the room.
-    await until(() => redis.cli('PUBSUB', 'NUMPAT') === '1', {
+    // Once the node is back on Redis - its bus resubscribed (its node channel: a node without MQTT
+    // clients holds no pattern) AND its command connection reconnected, which can come later: a
+    // subscribe reads history through it - a new client hears the room.
+    await until(() => redis.cli('PUBSUB', 'CHANNELS') !== '', {
       what: 'the bus resubscribed',
       timeoutMs: 10_000,
     });

@@ -354,6 +354,11 @@ export const optionSpecs = {
     0,
     'Longest MQTT keep-alive in seconds; an MQTT 5 client asking for more (or none) is told this one (Server Keep Alive). 0 = the client decides.',
   ),
+  mqttDeliveryLinger: time(
+    'ms',
+    5000,
+    'How long a node keeps receiving every publication for MQTT after its last MQTT client left; a node without MQTT clients receives none.',
+  ),
   mqttReapInterval: time(
     'ms',
     5000,

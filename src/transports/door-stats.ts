@@ -26,6 +26,8 @@ export class DoorCounters {
   messagesOut = 0;
   bytesOut = 0;
   slowConsumers = 0;
+  /** Messages dropped from a full per-client queue (mqtt: a session's queue, live or offline). */
+  queueDrops = 0;
   readonly disconnects = new Map<string, number>();
 
   opened(): void {

@@ -95,6 +95,12 @@ export function registerHeraldMetrics(registry: PromRegistry, stats: HeraldStats
     'counter',
     (c) => c.slowConsumers,
   );
+  perDoor(
+    'herald_door_queue_drops_total',
+    'Messages dropped, oldest first, from a full per-client queue, by door (mqtt: a session queue past mqttSessionQueue, connected or offline).',
+    'counter',
+    (c) => c.queueDrops,
+  );
   family(
     registry,
     'herald_door_disconnects_total',

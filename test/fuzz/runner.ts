@@ -13,6 +13,8 @@ export interface Target {
   teardown?(): Promise<void>;
   /** Cases in flight at once (socket targets wait on the network); default 1. */
   concurrency?: number;
+  /** What the cases reached, for the log: proof that they got past the first refusal. */
+  summary?(): string;
 }
 
 /** A property that did not hold, with the input that broke it. */
@@ -133,6 +135,8 @@ export async function runTargets(
       `${t.name.padEnd(22)} ${String(done).padStart(9)} cases ${(ms / 1000).toFixed(1).padStart(6)} s` +
         (failed ? `  ${failed} FAILED` : ''),
     );
+    const summary = t.summary?.();
+    if (summary) opts.log?.(`  ${summary}`);
   }
   return { stats, failures };
 }

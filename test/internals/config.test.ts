@@ -100,6 +100,7 @@ describe('durations', () => {
       clientPongTimeout: 's',
       clientConnectTimeout: 's',
       mqttConnectTimeout: 'ms',
+      mqttDeliveryLinger: 'ms',
       mqttReapInterval: 'ms',
       tokenJwksCooldown: 'ms',
       adminSessionTtl: 's',

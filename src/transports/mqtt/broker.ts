@@ -2,10 +2,12 @@
 // publications to them, and the session work behind the engine's MqttStore.
 //
 // The hub is the only source of MQTT deliveries. A client PUBLISH (or a will) becomes a hub
-// publication; the broker subscribes the hub pattern `#` and delivers every publication to this
-// node's LOCAL live subscribers, encoding each PUBLISH variant once. Every node of a cluster sees
-// every publication, so work that must happen once per publication (retained store, offline
-// queues) hangs on hub.onPublished, which only the publishing node calls - never on delivery.
+// publication; while this node has MQTT clients the broker subscribes the hub pattern `#` and
+// delivers every publication to its LOCAL live subscribers, encoding each PUBLISH variant once. A
+// node without MQTT clients holds no pattern (hub-pattern.ts): it pays nothing per publication and,
+// on Redis, is not sent the cluster's publications. Work that must happen once per publication
+// (retained store, offline queues) hangs on hub.onPublished, which only the publishing node calls -
+// never on delivery - so it goes on with no MQTT client anywhere.
 //
 // Who may do what is not decided here. CONNECT becomes an Identity (auth.ts), and three hooks of
 // the channel policy (src/auth/policy.ts) are called for every client action:
@@ -32,6 +34,7 @@ import type { DoorCounters } from '../door-stats.js';
 import type { MqttAuth } from './auth.js';
 import type { MqttConnection } from './connection.js';
 import { Fanout } from './fanout.js';
+import { HubPattern } from './hub-pattern.js';
 import { PublishVariants } from './publish-variants.js';
 import { MqttClose, RC } from './reason-codes.js';
 import { SharedGroups } from './shared.js';
@@ -43,8 +46,11 @@ export const DEFAULT_QOS = 1;
 
 const TAKEOVER = 'mqtt-takeover';
 
-/** One encode per publication for every MQTT subscriber: the payload bytes. */
-const mqttFormat: FrameFormat<Buffer> = { name: 'mqtt', encode: toBytes };
+/**
+ * The hub encodes nothing for the broker: the fan-out makes the payload bytes itself, once per
+ * publication and only when a local subscriber matches.
+ */
+const mqttFormat: FrameFormat<undefined> = { name: 'mqtt', encode: () => undefined };
 
 export interface BrokerOptions {
   maxPayload: number;
@@ -60,6 +66,8 @@ export interface BrokerOptions {
   maxSubscriptions: number;
   maxFiltersPerSubscribe: number;
   maxUserProperties: number;
+  /** Milliseconds the hub pattern is kept after the last MQTT client left (a reconnect is cheap). */
+  deliveryLinger: number;
   /** Seconds; 0 = the client's keep-alive stands. */
   maxKeepAlive: number;
   reapInterval: number;
@@ -77,7 +85,7 @@ export interface BrokerDeps {
   options: BrokerOptions;
 }
 
-export class MqttBroker implements Subscriber<Buffer> {
+export class MqttBroker implements Subscriber<undefined> {
   readonly format = mqttFormat;
   readonly node: string;
   readonly options: BrokerOptions;
@@ -87,14 +95,14 @@ export class MqttBroker implements Subscriber<Buffer> {
   readonly log: Logger;
   readonly auth: MqttAuth;
   readonly hub: Hub;
-  /** Messages dropped from full per-session queues (logged at debug, counted here). */
-  queueDrops = 0;
   private readonly conns = new Map<string, MqttConnection>();
   private readonly clients = new Map<string, MqttConnection>();
   private readonly index = new SubscriptionIndex<MqttConnection, StoredSubscription>();
   private readonly shared: SharedGroups;
   private readonly wills: WillTimers;
   private readonly fanout: Fanout;
+  /** The hub's `#` subscription, held while this node has MQTT clients. */
+  readonly deliveries: HubPattern;
   /** Sessions with messages in flight whose connection closed: a resume here retransmits them. */
   private readonly parked = new Map<string, { conn: MqttConnection; at: number }>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -115,12 +123,12 @@ export class MqttBroker implements Subscriber<Buffer> {
     this.shared = new SharedGroups(d.store, this.node, () => this.aliveNodes(), d.log);
     this.wills = new WillTimers(this);
     this.fanout = new Fanout(this.index, this.shared, this.policy, this.counters, storedOf);
+    this.deliveries = new HubPattern(d.hub, this, d.options.deliveryLinger, d.log);
   }
 
   async start(): Promise<void> {
     this.hub.nodeMessages.on(TAKEOVER, (body) => this.takenOverElsewhere(body));
     this.unpublished = this.hub.onPublished((pub) => this.published(pub));
-    await this.hub.subscribePattern('#', this);
     this.sweepTimer = setInterval(() => this.sweep(), 500);
     this.sweepTimer.unref();
     this.scheduleReap();
@@ -131,11 +139,11 @@ export class MqttBroker implements Subscriber<Buffer> {
     this.closing = true;
     clearInterval(this.sweepTimer);
     clearTimeout(this.reapTimer);
-    this.hub.unsubscribePattern('#', this);
     this.unpublished?.();
     const all = [...this.conns.values()];
     for (const c of all) c.fail(new MqttClose(RC.SERVER_SHUTTING_DOWN, 'server shutting down'));
     await Promise.all(all.map((c) => c.closed));
+    this.deliveries.close();
     this.wills.close();
   }
 
@@ -217,33 +225,42 @@ export class MqttBroker implements Subscriber<Buffer> {
    * Writes the session's state to the store. One write at a time per connection, and changes made
    * while one is on its way are folded into a single next write of the state as it is then: a flood
    * of SUBSCRIBE/UNSUBSCRIBE/QoS 2 packets costs one write per store round trip, not one per packet.
+   * Resolves once a write that began after this call is done (or failed: logged), so a caller can
+   * hold an acknowledgement until the store has what it promises (a QoS 2 id before PUBREC).
    */
-  saveSession(conn: MqttConnection): void {
-    if (conn.expiryInterval === 0 || conn.state === 'closed') return;
+  saveSession(conn: MqttConnection): Promise<void> {
+    if (conn.expiryInterval === 0 || conn.state === 'closed') return Promise.resolve();
     const running = this.saving.get(conn);
     if (running) {
       running.again = true;
-      return;
+      return new Promise((resolve) => running.next.push(resolve));
     }
-    const job: SaveJob = { again: false, done: Promise.resolve() };
+    const job: SaveJob = { again: false, next: [], done: Promise.resolve() };
     this.saving.set(conn, job);
+    const first = new Promise<void>((resolve) => job.next.push(resolve));
     job.done = (async () => {
       do {
         job.again = false;
+        const waiting = job.next;
+        job.next = [];
         try {
           await this.store.saveSession(conn.clientId, conn.id, sessionState(conn));
         } catch (err) {
           this.log.warn({ err, client: conn.clientId }, 'MQTT session save failed');
         }
+        for (const resolve of waiting) resolve();
         // Once closed, release() writes the final state.
       } while (job.again && conn.state !== 'closed');
+      for (const resolve of job.next) resolve();
       this.saving.delete(conn);
     })();
+    return first;
   }
 
   /** The connection is gone: subscriptions off the index, the will, the session back to the store. */
   async connectionClosed(conn: MqttConnection, wasConnected: boolean): Promise<void> {
     this.conns.delete(conn.id);
+    this.deliveries.release(conn);
     if (this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId);
     // Closed before CONNACK: whatever CONNECT claimed is given back by abandon(), once the
     // store has answered.
@@ -372,8 +389,8 @@ export class MqttBroker implements Subscriber<Buffer> {
   }
 
   /** A hub publication (from any door, any node) to this node's live subscribers. */
-  deliver(pub: Publication, payload: Buffer): void {
-    if (this.conns.size > 0) this.fanout.deliver(pub, payload);
+  deliver(pub: Publication): void {
+    this.fanout.deliver(pub);
   }
 
   // ---- wills and the cluster ----------------------------------------------------------------------
@@ -425,13 +442,15 @@ export class MqttBroker implements Subscriber<Buffer> {
 /** A connection's session write on its way to the store, and whether another must follow it. */
 interface SaveJob {
   again: boolean;
+  /** Callers waiting for the next write to finish. */
+  next: (() => void)[];
   done: Promise<void>;
 }
 
-function storedOf(pub: Publication, payload = toBytes(pub)): StoredMessage {
+function storedOf(pub: Publication): StoredMessage {
   const m: StoredMessage = {
     topic: pub.channel,
-    payload,
+    payload: toBytes(pub),
     qos: pub.qos ?? DEFAULT_QOS,
     retain: pub.retain === true,
   };

@@ -93,8 +93,22 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
     refuse(conn, RC.NOT_AUTHORIZED, `may not publish the will topic ${will.topic}`);
   if (conn.state !== 'connecting') return;
 
+  // The node's first MQTT client makes the hub deliver publications to the broker: in place before
+  // CONNACK, or the client is told the server is unavailable rather than left deaf.
+  try {
+    await b.deliveries.acquire(conn);
+  } catch (err) {
+    refuse(conn, RC.SERVER_UNAVAILABLE, `publications cannot be delivered: ${(err as Error).message}`);
+  }
+  if (conn.state !== 'connecting') return;
+
   const cleanStart = p.clean !== false;
-  const claim = await b.claim(conn, cleanStart);
+  let claim: Awaited<ReturnType<typeof b.claim>>;
+  try {
+    claim = await b.claim(conn, cleanStart);
+  } catch (err) {
+    refuse(conn, RC.SERVER_UNAVAILABLE, `the session store is unavailable: ${(err as Error).message}`);
+  }
   if (!claim.ok) refuse(conn, RC.NOT_AUTHORIZED, `client id ${clientId} belongs to another user`);
   if (!claim.ok) return;
   // Closed while the store answered: the session it now holds goes back at once.

@@ -28,6 +28,7 @@ export class MqttConnection implements CoalescedTarget {
   clientId = '';
   identity: Identity | undefined;
   readonly openedAt = Date.now();
+  /** When the last complete packet arrived. */
   lastSeen = Date.now();
   /** Milliseconds of silence after which the client is gone (1.5 x keep-alive); 0 = none. */
   keepAliveMs = 0;
@@ -93,7 +94,6 @@ export class MqttConnection implements CoalescedTarget {
   }
 
   received(chunk: Buffer): void {
-    this.lastSeen = Date.now();
     this.framer.feed(chunk);
   }
 
@@ -128,7 +128,7 @@ export class MqttConnection implements CoalescedTarget {
 
   dropped(why: 'too-large' | 'queue-full', topic: string): void {
     this.broker.log.debug({ client: this.clientId, topic, why }, 'MQTT message not sent');
-    if (why === 'queue-full') this.broker.queueDrops++;
+    if (why === 'queue-full') this.broker.counters.queueDrops++;
   }
 
   // ---- frames -----------------------------------------------------------------------------------
@@ -143,6 +143,9 @@ export class MqttConnection implements CoalescedTarget {
 
   onPacket(packet: Packet): void {
     if (this.state === 'closed') return;
+    // Keep-alive counts whole packets (MQTT-3.1.2-24): bytes of one trickled a few at a time do not
+    // keep a client alive.
+    this.lastSeen = Date.now();
     if (this.state === 'connecting') {
       this.backlog ??= [];
       this.backlog.push(packet);

@@ -23,11 +23,14 @@ export const mqttDoor: Door = {
       node: hub.options.nodeName,
       sessionQueue: config.mqttSessionQueue,
       logger: log,
-      onQueueDrop: (clientId, dropped) =>
+      // Counted where the store dropped them: on the node that queued the publication.
+      onQueueDrop: (clientId, dropped) => {
+        counters.queueDrops += dropped;
         log.warn(
           { client: clientId, dropped, limit: config.mqttSessionQueue },
           'MQTT session queue full; oldest messages dropped',
-        ),
+        );
+      },
     });
     if (!store) {
       log.warn({ engine: hub.engine.name }, 'the engine keeps no MQTT state: the MQTT door is off');
@@ -60,6 +63,7 @@ export const mqttDoor: Door = {
         maxUserProperties: config.mqttMaxUserProperties,
         maxKeepAlive: config.mqttMaxKeepAlive,
         reapInterval: config.mqttReapInterval,
+        deliveryLinger: config.mqttDeliveryLinger,
         maxBufferedBytes: config.maxBufferedBytes,
       },
     });

@@ -54,50 +54,64 @@ export class Fanout {
     private readonly shared: SharedGroups,
     private readonly policy: ChannelPolicy,
     private readonly counters: DoorCounters,
-    private readonly stored: (pub: Publication, payload: Buffer) => StoredMessage,
+    private readonly stored: (pub: Publication) => StoredMessage,
   ) {}
 
-  /** A hub publication (from any door, any node) to this node's live subscribers. */
-  deliver(pub: Publication, payload: Buffer): void {
+  /**
+   * A hub publication (from any door, any node) to this node's live subscribers. Nothing is built
+   * (payload bytes, message, PUBLISH variants) before a subscriber is known to match.
+   */
+  deliver(pub: Publication): void {
+    if (this.index.size === 0 && this.shared.size === 0) return;
     if (pub.props?.expiresAt !== undefined && pub.props.expiresAt <= Date.now()) return;
     const topic = pub.channel;
-    const msg: StoredMessage = this.stored(pub, payload);
-    const origin = msg.origin;
+    const origin = pub.info?.transport === 'mqtt' ? pub.info.client : undefined;
     const mark = ++fanoutSeq;
     matched.length = 0;
     // Overlapping filters of one client merge into one delivery: the highest QoS, every identifier.
-    // The merge lives on the connection, marked with this publication's number: no allocation.
-    this.index.match(topic, (conn, sub) => {
-      if (sub.noLocal && origin === conn.clientId) return;
-      const qos = Math.min(msg.qos, sub.qos) as 0 | 1 | 2;
-      const retain = sub.retainAsPublished === true && msg.retain;
-      if (conn.fanoutMark !== mark) {
-        conn.fanoutMark = mark;
-        conn.fanoutQos = qos;
-        conn.fanoutRetain = retain;
-        conn.fanoutIds = sub.id !== undefined ? [sub.id] : undefined;
-        matched.push(conn);
-        return;
+    // The merge lives on the connection, marked with this publication's number: no allocation. The
+    // granted QoS and retain-as-published are merged here and met with the message's below.
+    if (this.index.size > 0)
+      this.index.match(topic, (conn, sub) => {
+        if (sub.noLocal && origin === conn.clientId) return;
+        const rap = sub.retainAsPublished === true;
+        if (conn.fanoutMark !== mark) {
+          conn.fanoutMark = mark;
+          conn.fanoutQos = sub.qos;
+          conn.fanoutRetain = rap;
+          conn.fanoutIds = sub.id !== undefined ? [sub.id] : undefined;
+          matched.push(conn);
+          return;
+        }
+        if (sub.qos > conn.fanoutQos) conn.fanoutQos = sub.qos;
+        if (rap) conn.fanoutRetain = true;
+        if (sub.id !== undefined) {
+          conn.fanoutIds ??= [];
+          conn.fanoutIds.push(sub.id);
+        }
+      });
+    let msg: StoredMessage | undefined;
+    let variants: PublishVariants | undefined;
+    let allowed: ReceiveCache | undefined;
+    if (matched.length > 0) {
+      msg = this.stored(pub);
+      variants = new PublishVariants(msg);
+      allowed = new ReceiveCache(this.policy, topic);
+      for (let i = 0; i < matched.length; i++) {
+        const conn = matched[i];
+        const ids = conn.fanoutIds;
+        conn.fanoutIds = undefined;
+        const qos = Math.min(msg.qos, conn.fanoutQos) as 0 | 1 | 2;
+        this.sendTo(conn, qos, conn.fanoutRetain && msg.retain, ids, variants, allowed);
       }
-      if (qos > conn.fanoutQos) conn.fanoutQos = qos;
-      if (retain) conn.fanoutRetain = true;
-      if (sub.id !== undefined) {
-        conn.fanoutIds ??= [];
-        conn.fanoutIds.push(sub.id);
-      }
-    });
-    const variants = new PublishVariants(msg);
-    const allowed = new ReceiveCache(this.policy, topic);
-    for (let i = 0; i < matched.length; i++) {
-      const conn = matched[i];
-      const ids = conn.fanoutIds;
-      conn.fanoutIds = undefined;
-      this.sendTo(conn, conn.fanoutQos, conn.fanoutRetain, ids, variants, allowed);
+      matched.length = 0;
     }
-    matched.length = 0;
     if (this.shared.size > 0) {
       this.shared.pick(topic, pub.offset, (conn, sub) => {
         if (sub.noLocal && origin === conn.clientId) return;
+        msg ??= this.stored(pub);
+        variants ??= new PublishVariants(msg);
+        allowed ??= new ReceiveCache(this.policy, topic);
         const qos = Math.min(msg.qos, sub.qos) as 0 | 1 | 2;
         this.sendTo(conn, qos, false, sub.id !== undefined ? [sub.id] : undefined, variants, allowed);
       });

@@ -97,12 +97,15 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
     ack(topic.startsWith('$') ? RC.TOPIC_NAME_INVALID : RC.NOT_AUTHORIZED);
     return;
   }
+  // PUBREC promises that a resend is not published again, on any node the client comes back to:
+  // it waits for the session write that holds the id, not only for the hub.
+  let saved: Promise<void> | undefined;
   if (qos === 2) {
     conn.incomingQos2 ??= new Set();
     conn.incomingQos2.add(id);
     conn.inboundInflight--;
     counted = false;
-    b.saveSession(conn);
+    saved = b.saveSession(conn);
   }
   const message = {
     topic,
@@ -114,7 +117,8 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
   // One topic's publications enter the hub in the order the client sent them.
   conn.publishChains ??= new Map();
   const before = conn.publishChains.get(topic);
-  const run = () => b.publishFromClient(conn, message);
+  const run = (): Promise<unknown> =>
+    saved ? Promise.all([b.publishFromClient(conn, message), saved]) : b.publishFromClient(conn, message);
   const current = (before ? before.then(run, run) : run()).then(
     () => ack(v5 && qos > 0 ? RC.SUCCESS : 0),
     (err: Error) => {

@@ -4,6 +4,7 @@
 import { get } from '../../helpers/http.js';
 import { until } from '../../helpers/until.js';
 import { type Failure, type RunOptions, runTargets, type TargetStats } from '../runner.js';
+import { mqttSessions } from './mqtt-sessions.js';
 import { metric, settledHeap, startFuzzServer, Watchers } from './server.js';
 import { httpRaw, mqttTcp, wsRaw } from './targets.js';
 
@@ -26,7 +27,7 @@ export async function socketPass(opts: RunOptions & { maxHeapGrowth: number }): 
     const clientsBefore = await metric(base, 'herald_clients');
     const heapBefore = await settledHeap(base);
     watchers.publishEvery(50);
-    const { stats, failures } = await runTargets([wsRaw(s), mqttTcp(s), httpRaw(s)], opts);
+    const { stats, failures } = await runTargets([wsRaw(s), mqttTcp(s), mqttSessions(s), httpRaw(s)], opts);
     const { sent, problems: delivery } = await watchers
       .stop()
       .catch((err: Error) => ({ sent: 0, problems: [err.message] }));
