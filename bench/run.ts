@@ -48,7 +48,7 @@ const ctx: BenchContext = {
 const start = (kind: ServerKind) =>
   startServer(kind, {
     core: ctx.serverCore,
-    nodeFlags: kind === 'herald' ? ctx.heraldFlags : [],
+    nodeFlags: kind === 'herald' || kind === 'herald-redis' || kind === 'cluster' ? ctx.heraldFlags : [],
     heraldRoot: value('herald-root'),
     heapDir: flag('heap-snapshots') ? join(resultsDir, 'heap') : undefined,
   });
