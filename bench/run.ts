@@ -11,7 +11,7 @@ import type { DoorAdapter } from './adapters/types.js';
 import { pin, pinPrefix } from './lib/proc.js';
 import { MOSQUITTO, REDIS_SERVER, type ServerKind, startServer } from './lib/servers.js';
 import { latencyChart } from './lib/svg.js';
-import { type ApiPublishResult, apiPublish } from './scenarios/api-publish.js';
+import { type ApiPublishResult, apiPublishInterleaved } from './scenarios/api-publish.js';
 import type { BenchContext } from './scenarios/context.js';
 import { type EchoResult, echo } from './scenarios/echo.js';
 import { type FanoutResult, fanout } from './scenarios/fanout.js';
@@ -48,7 +48,7 @@ const ctx: BenchContext = {
 const start = (kind: ServerKind) =>
   startServer(kind, {
     core: ctx.serverCore,
-    nodeFlags: kind === 'herald' ? ctx.heraldFlags : [],
+    nodeFlags: kind === 'herald' || kind === 'herald-redis' || kind === 'cluster' ? ctx.heraldFlags : [],
     heraldRoot: value('herald-root'),
     heapDir: flag('heap-snapshots') ? join(resultsDir, 'heap') : undefined,
   });
@@ -304,9 +304,16 @@ async function manyChannelsRows(n: number): Promise<void> {
 async function apiPublishRows(engine: 'memory' | 'redis'): Promise<void> {
   const id = engine === 'memory' ? 'api-publish' : 'redis-publish';
   ctx.log(id);
-  const r = await pairs((kind) =>
-    apiPublish(ctx, start, kind === 'herald' && engine === 'redis' ? 'herald-redis' : kind),
-  );
+  const r = { baseline: [] as ApiPublishResult[], herald: [] as ApiPublishResult[] };
+  for (let i = 0; i < runs; i++) {
+    if (runs > 1) ctx.log(` run ${i + 1}/${runs}`);
+    const one = await apiPublishInterleaved(ctx, start, engine === 'redis' ? 'herald-redis' : 'herald', {
+      baseline: servers.includes('baseline'),
+      herald: servers.includes('herald'),
+    });
+    if (one.baseline) r.baseline.push(one.baseline);
+    if (one.herald) r.herald.push(one.herald);
+  }
   raw[id] = r;
   const m = (xs: ApiPublishResult[], f: (x: ApiPublishResult) => number) => median(xs.map(f));
   const b = m(r.baseline, (x) => x.requestsPerSec);

@@ -13,18 +13,37 @@ export const known = (name: string) => name === 'batch' || Object.hasOwn(methods
 export type ApiRunner = (name: string, params: unknown) => Promise<unknown>;
 
 export function apiRunner(ctx: ApiContext, counters: DoorCounters, log: Logger): ApiRunner {
-  return async (name, params) => {
+  const failed = (name: string) => (err: unknown) => {
+    const e = toHeraldError(err);
+    if (e.kind === 'INTERNAL') log.error({ err, method: name }, 'API method failed');
+    return { error: e.toJSON() };
+  };
+  const publishFailed = failed('publish');
+  return (name, params) => {
     if (name === 'publish' || name === 'broadcast') counters.messagesIn++;
     if (name === 'batch')
       return runBatch(ctx, params).catch((err) => ({ error: toHeraldError(err).toJSON() }));
-    try {
-      return { result: await callMethod(ctx, name, params) };
-    } catch (err) {
-      const e = toHeraldError(err);
-      if (e.kind === 'INTERNAL') log.error({ err, method: name }, 'API method failed');
-      return { error: e.toJSON() };
+    // The backend's everyday call, {channel, data}, straight to the hub: the same answer as the
+    // schema path below, without its parse and three more promises per request.
+    if (name === 'publish' && isPlainPublish(params)) {
+      return ctx.hub.publish(params.channel, { data: params.data }).then(publishAnswer, publishFailed);
     }
+    return callMethod(ctx, name, params).then((result) => ({ result }), failed(name));
   };
+}
+
+const publishAnswer = (pub: { offset: number; epoch: string }) => ({
+  result: { offset: pub.offset, epoch: pub.epoch },
+});
+
+/**
+ * `publish` params the schema would take as they are: a string channel, JSON `data`, no `b64data`
+ * (other keys the schema drops are ignored here too). Anything else goes through the schema.
+ */
+function isPlainPublish(params: unknown): params is { channel: string; data: unknown } {
+  if (typeof params !== 'object' || params === null) return false;
+  const p = params as Record<string, unknown>;
+  return typeof p.channel === 'string' && p.data !== undefined && p.b64data === undefined;
 }
 
 /** A request with a body must call it application/json (a charset parameter is fine). */

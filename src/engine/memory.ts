@@ -131,7 +131,7 @@ export class MemoryEngine implements Engine {
     const pub = buildPublication(channel, req, ++stream.top, stream.epoch, stream.touched);
     if (limits.historySize > 0) {
       stream.pubs.push(pub);
-      this.trim(stream, limits);
+      this.trim(stream, limits, stream.touched);
     }
     // Delivered before the promise settles, so a publisher that awaits publish() and then reads
     // history never sees its publication missing from live delivery.
@@ -248,12 +248,12 @@ export class MemoryEngine implements Engine {
     return stream;
   }
 
-  private trim(stream: Stream, limits: StreamLimits): void {
+  private trim(stream: Stream, limits: StreamLimits, now = this.now()): void {
     const { pubs } = stream;
     let head = stream.head;
     if (pubs.length - head > limits.historySize) head = pubs.length - limits.historySize;
     if (limits.historyTtl > 0) {
-      const oldest = this.now() - limits.historyTtl * 1000;
+      const oldest = now - limits.historyTtl * 1000;
       while (head < pubs.length && pubs[head].time <= oldest) head++;
     }
     // Compact lazily: an array shift per publication would be O(history) each time.

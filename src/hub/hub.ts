@@ -141,9 +141,9 @@ export class Hub {
     assertChannelName(channel, this.options.maxChannelNameLength);
   }
 
+  /** The channel's options are its stream limits: shared and cached, no object per publication. */
   private limits(channel: string): StreamLimits {
-    const o = this.resolver.get(channel);
-    return { historySize: o.historySize, historyTtl: o.historyTtl };
+    return this.resolver.get(channel);
   }
 
   /** Maps an engine failure for the client (no raw detail) and logs the detail. */

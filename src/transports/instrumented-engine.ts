@@ -13,22 +13,25 @@ export function instrumentEngine(engine: Engine, stats: HeraldStats): Engine {
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
       let wrapped = timed.get(prop);
       if (wrapped) return wrapped;
+      // Made on the first call, so the metrics list only operations that ran.
+      let op: ReturnType<HeraldStats['engineOp']> | undefined;
       wrapped =
         prop === 'start'
           ? (sink: EngineSink) => target.start(timedSink(sink, stats))
           : (...args: unknown[]) => {
-              const op = stats.engineOp(prop);
+              op ??= stats.engineOp(prop);
+              const timer = op;
               const t0 = performance.now();
               const result = (value as (...a: unknown[]) => unknown).apply(target, args);
               if (!(result instanceof Promise)) return result;
               return result.then(
                 (v) => {
-                  op.observe(seconds(t0));
+                  timer.observe(seconds(t0));
                   return v;
                 },
                 (err) => {
-                  op.observe(seconds(t0));
-                  op.errors++;
+                  timer.observe(seconds(t0));
+                  timer.errors++;
                   throw err;
                 },
               );

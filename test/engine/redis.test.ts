@@ -103,6 +103,36 @@ describe('Redis engine: several nodes, one Redis', { skip }, () => {
     }
   });
 
+  test('one turn of text and raw-byte publications keeps every byte, live and in history', async () => {
+    // JSON bodies travel as text and raw bytes as a Buffer: a batch holding both must not mangle
+    // either (multi-byte UTF-8, an escaped lone surrogate, bytes that are not UTF-8 at all).
+    await b.subscribe(['turn-mixed']);
+    const raw = new Uint8Array([0xff, 0x00, 0x0a, 0xc3, 0x28, 0x7b]);
+    const reqs = [
+      { data: { text: 'héllo wörld ✓ 日本 🎉', lone: '\ud800x' } },
+      { data: { $binary: Buffer.from(raw).toString('base64') }, bytes: raw, binary: true },
+      { data: `${'x'.repeat(70_000)}€` },
+      { data: ['\n', ':', 'p1:e:0:'] },
+    ];
+    const pubs = await Promise.all(reqs.map((r) => a.publish('turn-mixed', r, limits)));
+    assert.deepEqual(
+      pubs.map((p) => p.offset),
+      [1, 2, 3, 4],
+    );
+    const check = (got: { data: unknown; bytes?: Uint8Array }[], what: string) => {
+      assert.deepEqual(
+        got.map((p) => p.data),
+        reqs.map((r) => r.data),
+        `${what}: data`,
+      );
+      assert.deepEqual(got[1].bytes && [...got[1].bytes], [...raw], `${what}: raw bytes`);
+      assert.equal(got[0].bytes, undefined, `${what}: a JSON publication has no raw bytes`);
+    };
+    await until(() => sinkB.of('turn-mixed').length === reqs.length, { what: 'all four on node B' });
+    check(sinkB.of('turn-mixed'), 'live');
+    check((await b.history('turn-mixed', {}, limits)).publications, 'history');
+  });
+
   test('a publication Redis refuses fails alone; the others of its batch are published', async () => {
     // A key of the wrong type where the channel's meta hash belongs: HGET raises WRONGTYPE.
     redis.cli('SET', 'herald:meta:{turn-broken}', 'not a hash');

@@ -31,17 +31,22 @@ interface Header {
   m?: MessageProperties;
 }
 
-export function encodeBody(req: PublishRequest): Buffer {
+/**
+ * The body as Redis stores it. Without raw bytes it is the header's JSON text, left a string: the
+ * Redis client then writes the whole command as one string (UTF-8 on the socket, the same bytes)
+ * instead of copying a Buffer per publication into a second one.
+ */
+export function encodeBody(req: PublishRequest): string | Buffer {
   const header: Header = { d: req.data };
   if (req.info !== undefined) header.i = req.info;
   if (req.binary) header.b = 1;
   if (req.qos !== undefined) header.q = req.qos;
   if (req.retain) header.r = 1;
   if (req.props !== undefined) header.m = req.props;
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = JSON.stringify(header);
   if (req.bytes === undefined) return json;
   const bytes = Buffer.from(req.bytes.buffer, req.bytes.byteOffset, req.bytes.byteLength);
-  return Buffer.concat([json, Buffer.from([NL]), bytes]);
+  return Buffer.concat([Buffer.from(json, 'utf8'), Buffer.from([NL]), bytes]);
 }
 
 /** The payload part of a publication from its body; fields the publisher did not set stay absent. */

@@ -104,7 +104,9 @@ export class RedisEngine implements Engine {
       url: opts.url,
       name: `${opts.prefix}:cmd`,
       log: opts.log,
-      redis: { ...redis, enableAutoPipelining: true },
+      // The publish batch is already one command per turn (publish-batch.ts): a pipeline around
+      // it would only add its own objects and promises. Sent at once, in order, like the rest.
+      redis: { ...redis, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['heraldPublishBatch'] },
     }) as Redis & Scripts;
     this.busConn = connection('bus');
     // Its keys vary with the batch size: the count goes first in each call (numberOfKeys unset).
@@ -189,13 +191,26 @@ export class RedisEngine implements Engine {
 
   /** One batch script call for the publications gathered in one turn; each caller gets its answer. */
   private sendPublishes(batch: PendingPublish[]): void {
-    const keys: string[] = [this.clusterEpochKey()];
-    const args: (string | number | Buffer)[] = [newEpoch(), this.opts.metaTtl];
-    for (const p of batch) {
-      keys.push(p.meta, p.stream);
-      args.push(p.historySize, p.historyTtlMs, p.body, p.bus);
+    // The script's call as one flat array: key count, keys (the cluster epoch, then two per
+    // publication), then its arguments (epoch candidate, meta ttl, then four per publication).
+    const n = batch.length;
+    const keyCount = 1 + 2 * n;
+    const call: (string | number | Buffer)[] = new Array(1 + keyCount + 2 + 4 * n);
+    call[0] = keyCount;
+    call[1] = this.clusterEpochKey();
+    let a = 1 + keyCount;
+    call[a++] = newEpoch();
+    call[a++] = this.opts.metaTtl;
+    for (let i = 0; i < n; i++) {
+      const p = batch[i];
+      call[2 + 2 * i] = p.meta;
+      call[3 + 2 * i] = p.stream;
+      call[a++] = p.historySize;
+      call[a++] = p.historyTtlMs;
+      call[a++] = p.body;
+      call[a++] = p.bus;
     }
-    this.cmd.heraldPublishBatch(keys.length, ...keys, ...args).then(
+    this.cmd.heraldPublishBatch(...call).then(
       (reply) => {
         for (let i = 0; i < batch.length; i++) {
           const offset = Number(reply[3 * i]);

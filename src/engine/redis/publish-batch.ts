@@ -11,7 +11,8 @@ export interface PendingPublish {
   stream: string;
   historySize: number;
   historyTtlMs: number;
-  body: Buffer;
+  /** Its encoded body (codec.ts); a string is JSON text, sent as UTF-8. */
+  body: string | Buffer;
   bus: string;
   resolve(r: { offset: number; epoch: string; time: number }): void;
   reject(err: unknown): void;
@@ -36,7 +37,7 @@ export class PublishBatcher {
 
   add(p: PendingPublish): void {
     this.queue.push(p);
-    this.bytes += p.body.length;
+    this.bytes += typeof p.body === 'string' ? Buffer.byteLength(p.body) : p.body.length;
     if (this.queue.length >= this.limits.maxCount || this.bytes >= this.limits.maxBytes) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
