@@ -8,6 +8,7 @@ import { HeraldError } from '../../errors.js';
 import { eventFields, idLine, retryLine, type SseFrame } from '../../protocol/sse.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
 import type { Door } from '../door.js';
+import { closeDetachedWith, StreamDetacher } from './detach.js';
 import { SharedHeartbeat } from './heartbeat.js';
 import { type EndReason, SseStream } from './stream.js';
 
@@ -15,7 +16,10 @@ export const sseDoor: Door = {
   name: 'sse',
   register({ app, hub, clients, tokens, config, log, limits, onShutdown, stats }) {
     const counters = stats.door('sse');
+    /** Every stream whose response has not closed yet (ended ones may still be sending). */
     const streams = new SharedHeartbeat<SseStream>(config.sseHeartbeat * 1000);
+    const detacher = new StreamDetacher(config.keepAliveTimeout);
+    closeDetachedWith(app.server, () => streams.all().map((s) => s.res));
     let channelsOf = new WeakMap<SseStream, string[]>();
     /** Each response's stream, for the 'close' listener every response shares (no closure each). */
     const streamOf = new WeakMap<ServerResponse, SseStream>();
@@ -25,13 +29,13 @@ export const sseDoor: Door = {
       const stream = streamOf.get(this);
       if (stream === undefined) return;
       streamOf.delete(this);
+      streams.delete(stream);
       stream.ticket?.release();
       stream.gone = true;
       if (channelsOf.has(stream)) stream.end('client');
     }
 
     const ended = (stream: SseStream, reason: EndReason) => {
-      streams.delete(stream);
       const channels = channelsOf.get(stream) ?? [];
       for (const c of channels) hub.unsubscribe(c, stream);
       hub.clientDisconnected();
@@ -93,6 +97,8 @@ export const sseDoor: Door = {
       counters.subscriptions += channels.length;
       streams.add(stream);
       try {
+        // The server's state for this connection is let go of: the stream is all it carries now.
+        detacher.detach(req.raw, res);
         res.writeHead(200, {
           ...definedHeaders(reply.getHeaders()),
           'content-type': 'text/event-stream; charset=utf-8',
