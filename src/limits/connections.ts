@@ -70,7 +70,7 @@ export class ConnectionLimits {
         `at most ${this.o.connectionRatePerIp} new connections per second from one address`,
       );
     }
-    return new CountedTicket(this.counter, key);
+    return new CountedTicket(this.counter, this.counter.sharedKey(key));
   }
 
   stop(): void {

@@ -13,6 +13,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { forgetPeerName } from '../peer-name.js';
 
 interface HttpParser {
   incoming: IncomingMessage | null;
@@ -90,9 +91,11 @@ export class StreamDetacher {
     // The first listener added after the parser is gone also drops the server's three per-socket
     // `on`/`addListener`/`prependListener` wrappers (Node's own doing, as after an upgrade).
     socket.on('data', discard);
-    // What the server did on the client's FIN: end this side too, so the response closes.
-    socket.on('end', endSocket);
+    // What the server did on the client's FIN: end this side too, so the response closes. The
+    // stream does it by itself when not half-open (no listener of ours needed).
+    socket.allowHalfOpen = false;
     socket.resume();
+    forgetPeerName(socket);
     res.shouldKeepAlive = false;
     res.on('finish', this.closeAfterResponse);
     return true;
@@ -118,10 +121,6 @@ function noop(): void {}
 
 /** A stream's client has nothing more to say; whatever it sends anyway is read and dropped. */
 function discard(): void {}
-
-function endSocket(this: Socket): void {
-  this.end();
-}
 
 function destroy(socket: Socket): void {
   socket.destroy();

@@ -7,6 +7,7 @@ import { identify } from '../../auth/http-identity.js';
 import { HeraldError } from '../../errors.js';
 import { eventFields, idLine, retryLine, type SseFrame } from '../../protocol/sse.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
+import { compactEvents } from '../compact-events.js';
 import type { Door } from '../door.js';
 import { closeDetachedWith, StreamDetacher } from './detach.js';
 import { SharedHeartbeat } from './heartbeat.js';
@@ -114,7 +115,9 @@ export const sseDoor: Door = {
         head += eventFields('ready', JSON.stringify({ channels })) + id;
         stream.open = true;
         stream.write(head);
-        flattenHeader(res);
+        forgetSentHeader(res);
+        // Its listeners are all on: from a hash table to a plain object (see compact-events.ts).
+        compactEvents(res);
         for (let i = 0; i < frames.length; i++) stream.deliver(sub.publications[i], frames[i]);
         // A resume longer than one read may give ends here, before live delivery could skip past
         // the rest: the browser reconnects from the last id it got and reads the next part, so a
@@ -157,15 +160,16 @@ function releaseRequest(res: ServerResponse): void {
 }
 
 /**
- * The response keeps its status line and headers (`_header`, sent by now) for its whole life, as
- * the tree of concatenated strings Node built them from: ~0.7 KiB per idle stream. A flat copy of
- * the same text (latin1, as Node writes it) holds the same for a fraction of that.
+ * The response keeps its status line and headers (`_header`) for its whole life, ~0.3 KiB per idle
+ * stream, though once they are sent (`_headerSent`) Node only asks whether `_header` is set: for
+ * `headersSent` and to refuse a second head. A one-character string (shared by V8) says the same.
  */
-function flattenHeader(res: ServerResponse): void {
+function forgetSentHeader(res: ServerResponse): void {
   const r = res as ServerResponse & { _header?: unknown; _headerSent?: boolean };
-  if (r._headerSent === true && typeof r._header === 'string')
-    r._header = Buffer.from(r._header, 'latin1').toString('latin1');
+  if (r._headerSent === true && typeof r._header === 'string' && r._header !== '') r._header = SENT;
 }
+
+const SENT = '-';
 
 /** Errors on a stream's response end it through 'close'; nothing more to do here. */
 function ignoreError(): void {}
