@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { HeraldError } from '../errors.js';
 import type { ConnectionLimits, Ticket } from '../limits/connections.js';
-import { forgetPeerName } from './peer-name.js';
+import { dropHalfOpenEndListener, forgetPeerName } from './idle-socket.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -78,6 +78,7 @@ function releaseTicket(this: Duplex): void {
 export function takeUpgradedSocket(socket: Duplex): Ticket | undefined {
   socket.removeListener('error', destroySelf);
   forgetPeerName(socket);
+  dropHalfOpenEndListener(socket);
   const ticket = tickets.get(socket);
   if (ticket === undefined) return undefined;
   socket.removeListener('close', releaseTicket);

@@ -50,6 +50,8 @@ export const centrifugeDoor: Door = {
       // The sessions Set is the list of connections; ws's own would add a Set entry and a 'close'
       // closure per connection.
       clientTracking: false,
+      // Answered by the transport's shared listener rather than ws's closure per connection.
+      autoPong: false,
       handleProtocols: (protocols) =>
         protocols.has(PROTOBUF_SUBPROTOCOL)
           ? PROTOBUF_SUBPROTOCOL

@@ -14,6 +14,7 @@ import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { Command } from '../../protocol/centrifuge/commands.js';
 import { connectionId } from '../connection-id.js';
 import type { DoorCounters } from '../door-stats.js';
+import { sessionClock } from './keepalive.js';
 import { SmallMap } from './small-map.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
@@ -41,27 +42,22 @@ export interface ChannelSub {
 }
 
 export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
-  readonly format: FrameFormat<Buffer>;
   readonly id = connectionId();
   info: ClientInfo;
   /** Who the connect command proved this client to be. */
   identity: Identity = ANONYMOUS;
-  protected connected = false;
-  protected closed = false;
+  /** The session's yes/no state in one small integer (see the accessors below): idle memory. */
+  private flags = 0;
   protected readonly subs = new SmallMap<string, ChannelSub>();
   /** Commands read and not run yet; made when there are some (most connections are idle). */
   protected queue: Command[] | undefined;
-  protected running = false;
-  /** Disconnected for not reading fast enough (a slow-consumer cut-off, for /metrics). */
-  protected cutSlow = false;
   /** The code this side closed with, for the disconnect counters; unset when the peer left. */
   protected closeCode: number | undefined;
-  /** Milliseconds since the Unix epoch. */
-  readonly openedAt = Date.now();
+  /** On the sessions' clock (keepalive.ts), as are the next two. */
+  readonly openedAt = sessionClock();
   lastPingAt = 0;
   /** When connect succeeded; pings are due from then on. */
   connectedAt = 0;
-  pongPending = false;
   /** When the connection token runs out (ms since the Unix epoch); 0 = never. */
   expiresAt = 0;
   /**
@@ -75,11 +71,52 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     readonly transport: SessionTransport,
     protected readonly ctx: SessionContext,
   ) {
-    this.format = transport.format;
     this.info = { client: this.id, user: '', transport: transport.name };
     const rates = ratesOf(ctx.config);
     this.rate = new CommandRate(rates.command, rates.publish);
     ctx.counters.opened();
+  }
+
+  protected get connected(): boolean {
+    return (this.flags & CONNECTED) !== 0;
+  }
+  protected set connected(v: boolean) {
+    this.flag(CONNECTED, v);
+  }
+  protected get closed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+  protected set closed(v: boolean) {
+    this.flag(CLOSED, v);
+  }
+  /** Working off the command queue. */
+  protected get running(): boolean {
+    return (this.flags & RUNNING) !== 0;
+  }
+  protected set running(v: boolean) {
+    this.flag(RUNNING, v);
+  }
+  /** Disconnected for not reading fast enough (a slow-consumer cut-off, for /metrics). */
+  protected get cutSlow(): boolean {
+    return (this.flags & CUT_SLOW) !== 0;
+  }
+  protected set cutSlow(v: boolean) {
+    this.flag(CUT_SLOW, v);
+  }
+  /** Pinged, and nothing heard since. */
+  get pongPending(): boolean {
+    return (this.flags & PONG_PENDING) !== 0;
+  }
+  set pongPending(v: boolean) {
+    this.flag(PONG_PENDING, v);
+  }
+
+  private flag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
+  }
+
+  get format(): FrameFormat<Buffer> {
+    return this.transport.format;
   }
 
   get isConnected(): boolean {
@@ -201,7 +238,10 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     } finally {
       this.queue = undefined;
       this.running = false;
-      if (!this.closed) this.transport.resume();
+      if (!this.closed) {
+        this.transport.resume();
+        this.transport.quiet?.();
+      }
     }
   }
 
@@ -266,6 +306,12 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   /** Returns the result to reply with, or undefined for commands that get no reply. */
   protected abstract handle(cmd: Command): Promise<object | undefined> | object | undefined;
 }
+
+const CONNECTED = 1;
+const CLOSED = 2;
+const RUNNING = 4;
+const CUT_SLOW = 8;
+const PONG_PENDING = 16;
 
 /** The rate options of every session of one config, made once rather than per connection. */
 const rates = new WeakMap<Config, { command: RateOptions; publish: RateOptions }>();

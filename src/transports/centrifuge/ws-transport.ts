@@ -9,6 +9,8 @@ import type { ClientCodec, Encoded } from '../../protocol/centrifuge/codec.js';
 import { binaryFrame, textFrame } from '../../protocol/ws-frame.js';
 import { compactEvents } from '../compact-events.js';
 import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
+import { answerPing } from '../ws/pings.js';
+import { releaseReceiverBuffers, shareEmptyExtensions } from '../ws/ws-internals.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
 /** A close frame can wait behind a full buffer: a peer that does not read is cut after this. */
@@ -32,6 +34,11 @@ function onError(this: WebSocket, err: Error): void {
   transports.get(this)?.peer?.failed(err);
 }
 
+function onPing(this: WebSocket, data: Buffer): void {
+  const t = transports.get(this);
+  if (t !== undefined) answerPing(this, data, t.encoding.maxBufferedBytes, () => t.peer?.slow());
+}
+
 function onClose(this: WebSocket): void {
   const t = transports.get(this);
   transports.delete(this);
@@ -53,7 +60,7 @@ export class WsTransport extends FrameTarget implements SessionTransport {
 
   constructor(
     ws: WebSocket,
-    private readonly encoding: WsEncoding,
+    readonly encoding: WsEncoding,
   ) {
     super(ws);
   }
@@ -81,8 +88,10 @@ export class WsTransport extends FrameTarget implements SessionTransport {
     this.ws.on('message', onMessage);
     this.ws.on('error', onError);
     this.ws.on('close', onClose);
+    this.ws.on('ping', onPing);
     // The connection's listeners are all on (see compact-events.ts).
     compactEvents(this.ws);
+    shareEmptyExtensions(this.ws);
   }
 
   /** Whether frames are binary (Protobuf) rather than text (JSON). */
@@ -126,6 +135,10 @@ export class WsTransport extends FrameTarget implements SessionTransport {
 
   resume(): void {
     if (this.ws.isPaused) this.ws.resume();
+  }
+
+  quiet(): void {
+    releaseReceiverBuffers(this.ws);
   }
 }
 

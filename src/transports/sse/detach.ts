@@ -13,7 +13,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { forgetPeerName } from '../peer-name.js';
+import { forgetPeerName } from '../idle-socket.js';
 
 interface HttpParser {
   incoming: IncomingMessage | null;

@@ -13,7 +13,8 @@ import type { DoorContext } from '../door.js';
 import type { DoorCounters } from '../door-stats.js';
 import { takeUpgradedSocket } from '../upgrade.js';
 import { Heartbeat } from './heartbeat.js';
-import { socketOf } from './ws-internals.js';
+import { answerPing } from './pings.js';
+import { shareEmptyExtensions, socketOf } from './ws-internals.js';
 
 export interface PlainServer {
   wss: WebSocketServer;
@@ -40,6 +41,8 @@ export function createPlainServer(
     // The heartbeat's Set is the list of open sockets; ws's own would add a Set entry and a
     // 'close' closure per connection.
     clientTracking: false,
+    // Answered by the shared listener below rather than ws's closure per connection (pings.ts).
+    autoPong: false,
   });
   const heartbeat = new Heartbeat(ctx.config.heartbeatInterval);
   // Shared by every connection of this server: no per-connection closure (see idle memory in
@@ -54,6 +57,10 @@ export function createPlainServer(
     counters.closed(code);
     onClose?.(this);
   };
+  const maxBuffered = ctx.config.maxBufferedBytes;
+  const onPing = function (this: WebSocket, data: Buffer) {
+    answerPing(this, data, maxBuffered, closeSlow);
+  };
   const accept = (ws: WebSocket, identity: Identity) => {
     counters.opened();
     const socket = socketOf(ws);
@@ -61,9 +68,11 @@ export function createPlainServer(
     if (ticket) tickets.set(ws, ticket);
     heartbeat.add(ws);
     ws.on('close', closed);
+    ws.on('ping', onPing);
     onConnection(ws, identity);
     // The connection's listeners are all on (see compact-events.ts).
     compactEvents(ws);
+    shareEmptyExtensions(ws);
   };
   const open = (ws: WebSocket) => accept(ws, ANONYMOUS);
   ctx.upgrades.add(path, (req, socket, head) => {
