@@ -8,7 +8,7 @@ import type { TokenVerifier } from '../../auth/tokens.js';
 import type { Config } from '../../config.js';
 import { type DisconnectDef, Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
-import { CommandRate, type RateOptions } from '../../limits/command-rate.js';
+import { type CommandRate, commandRate, type RateOptions } from '../../limits/command-rate.js';
 import type { ClientInfo, FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
 import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { Command } from '../../protocol/centrifuge/commands.js';
@@ -31,15 +31,40 @@ export interface SessionContext {
   readonly sessions: Set<SessionBase>;
 }
 
-export interface ChannelSub {
-  joinLeave: boolean;
-  /** Whether this connection is in the channel's presence (and must leave it). */
-  present: boolean;
+/** One subscription of a connection; its yes/no state in one small integer (idle memory). */
+export class ChannelSub {
+  private bits: number;
+
+  constructor(
+    joinLeave: boolean,
+    server: boolean,
+    /** Who the hub delivers to: the session itself, or its delta subscription for this channel. */
+    readonly subscriber: Subscriber,
+  ) {
+    this.bits = (joinLeave ? JOIN_LEAVE : 0) | (server ? SERVER : 0);
+  }
+
+  get joinLeave(): boolean {
+    return (this.bits & JOIN_LEAVE) !== 0;
+  }
+
   /** Subscribed by the server (token claim, server API): the client cannot resubscribe it alone. */
-  server: boolean;
-  /** Who the hub delivers to: the session itself, or its delta subscription for this channel. */
-  subscriber: Subscriber;
+  get server(): boolean {
+    return (this.bits & SERVER) !== 0;
+  }
+
+  /** Whether this connection is in the channel's presence (and must leave it). */
+  get present(): boolean {
+    return (this.bits & PRESENT) !== 0;
+  }
+  set present(v: boolean) {
+    this.bits = v ? this.bits | PRESENT : this.bits & ~PRESENT;
+  }
 }
+
+const JOIN_LEAVE = 1;
+const SERVER = 2;
+const PRESENT = 4;
 
 export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   readonly id = connectionId();
@@ -73,7 +98,7 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   ) {
     this.info = { client: this.id, user: '', transport: transport.name };
     const rates = ratesOf(ctx.config);
-    this.rate = new CommandRate(rates.command, rates.publish);
+    this.rate = commandRate(rates.command, rates.publish);
     ctx.counters.opened();
   }
 
