@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Centrifuge, PublicationContext, SubscribedContext } from 'centrifuge';
 import { Disconnects } from '../src/errors.js';
 import { centrifugeServerOf } from '../src/transports/centrifuge/door.js';
+import { sessionClock } from '../src/transports/centrifuge/keepalive.js';
 import { once, sdkFallbackClient, subscribed } from './helpers/centrifuge.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { until } from './helpers/until.js';
@@ -48,7 +49,7 @@ for (const transport of ['http_stream', 'sse'] as const) {
       // pongs reached the session through /emulation.
       const s = sessions().find((x) => x.id === (c as unknown as { _client: string })._client);
       assert.ok(s, 'the session is on this node');
-      await until(() => s.lastPingAt > 0 && Date.now() - s.connectedAt > 3000, {
+      await until(() => s.lastPingAt > 0 && sessionClock() - s.connectedAt > 3000, {
         what: 'three seconds of pings',
         timeoutMs: 6000,
       });

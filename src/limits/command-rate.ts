@@ -48,6 +48,14 @@ export class CommandRate {
   }
 }
 
+/** With both rates off a CommandRate never refuses and keeps no state: one serves everyone. */
+const UNLIMITED = new CommandRate({ rate: 0, burst: 1 }, { rate: 0, burst: 1 });
+
+/** The rates of one connection: its own buckets, or the shared unlimited one (idle memory). */
+export function commandRate(command: RateOptions, publish: RateOptions): CommandRate {
+  return command.rate <= 0 && publish.rate <= 0 ? UNLIMITED : new CommandRate(command, publish);
+}
+
 /** Just the publish rate, for doors whose only command is a publish (/chat, MQTT). */
 export function publishBucket(o: RateOptions): TokenBucket | undefined {
   return o.rate > 0 ? new TokenBucket(o.rate, Math.max(1, o.burst)) : undefined;

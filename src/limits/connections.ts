@@ -24,16 +24,15 @@ export interface Ticket {
 }
 
 class CountedTicket implements Ticket {
-  private released = false;
   constructor(
-    private readonly counter: IpCounter,
+    /** Unset once released (one field fewer than a flag: every connection holds a ticket). */
+    private counter: IpCounter | undefined,
     private readonly key: string,
   ) {}
 
   release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.counter.release(this.key);
+    this.counter?.release(this.key);
+    this.counter = undefined;
   }
 }
 
@@ -70,7 +69,7 @@ export class ConnectionLimits {
         `at most ${this.o.connectionRatePerIp} new connections per second from one address`,
       );
     }
-    return new CountedTicket(this.counter, key);
+    return new CountedTicket(this.counter, this.counter.sharedKey(key));
   }
 
   stop(): void {

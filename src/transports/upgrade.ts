@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { HeraldError } from '../errors.js';
 import type { ConnectionLimits, Ticket } from '../limits/connections.js';
+import { dropHalfOpenEndListener, forgetPeerName } from './idle-socket.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -66,6 +67,23 @@ const tickets = new WeakMap<Duplex, Ticket>();
 function releaseTicket(this: Duplex): void {
   tickets.get(this)?.release();
   tickets.delete(this);
+}
+
+/**
+ * For a door that has made its WebSocket over `socket`: the router's two listeners come off (the
+ * WebSocket has its own 'error' listener and its own 'close'), and the door gets the connection's
+ * ticket to release when its WebSocket closes. Each listener beside `ws`'s own on the same event
+ * made EventEmitter keep an array: ~130 bytes per idle connection. Undefined without limits.
+ */
+export function takeUpgradedSocket(socket: Duplex): Ticket | undefined {
+  socket.removeListener('error', destroySelf);
+  forgetPeerName(socket);
+  dropHalfOpenEndListener(socket);
+  const ticket = tickets.get(socket);
+  if (ticket === undefined) return undefined;
+  socket.removeListener('close', releaseTicket);
+  tickets.delete(socket);
+  return ticket;
 }
 
 export function refuse(

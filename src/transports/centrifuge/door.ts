@@ -1,7 +1,7 @@
 // The WebSocket channel protocol door at /connection/websocket, compatible with Centrifugo's client
 // protocol v2 (JSON and Protobuf), so the `centrifuge` SDKs work unmodified. The door owns the sockets; each
 // connection is a ClientSession that translates commands to hub calls.
-import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Disconnects } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
@@ -15,11 +15,12 @@ import {
 import { centrifugeJsonFormat } from '../../protocol/centrifuge/replies.js';
 import { streamFrame } from '../../protocol/centrifuge/stream-formats.js';
 import type { Door } from '../door.js';
+import { takeUpgradedSocket } from '../upgrade.js';
 import { registerFallbackTransports } from './emulation.js';
 import { Keepalive } from './keepalive.js';
 import { ClientSession, type SessionContext } from './session.js';
 import { applyUserCommand } from './user-commands.js';
-import { WsTransport } from './ws-transport.js';
+import { type WsEncoding, WsTransport } from './ws-transport.js';
 
 export const CENTRIFUGE_PATH = '/connection/websocket';
 const JSON_SUBPROTOCOL = 'centrifuge-json';
@@ -49,6 +50,8 @@ export const centrifugeDoor: Door = {
       // The sessions Set is the list of connections; ws's own would add a Set entry and a 'close'
       // closure per connection.
       clientTracking: false,
+      // Answered by the transport's shared listener rather than ws's closure per connection.
+      autoPong: false,
       handleProtocols: (protocols) =>
         protocols.has(PROTOBUF_SUBPROTOCOL)
           ? PROTOBUF_SUBPROTOCOL
@@ -80,14 +83,26 @@ export const centrifugeDoor: Door = {
     hub.users.register((cmd) => applyUserCommand(sessions, cmd, sctx.log));
 
     ctx.upgrades.add(CENTRIFUGE_PATH, (req, socket, head) => {
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket));
     });
 
-    function onConnection(ws: WebSocket, _req: IncomingMessage): void {
-      const transport =
-        ws.protocol === PROTOBUF_SUBPROTOCOL
-          ? new WsTransport(ws, protobufCodec, centrifugeProtobufFormat, config.maxBufferedBytes)
-          : new WsTransport(ws, jsonCodec, centrifugeJsonFormat, config.maxBufferedBytes);
+    const protobufEncoding: WsEncoding = {
+      codec: protobufCodec,
+      format: centrifugeProtobufFormat,
+      maxBufferedBytes: config.maxBufferedBytes,
+    };
+    const jsonEncoding: WsEncoding = {
+      codec: jsonCodec,
+      format: centrifugeJsonFormat,
+      maxBufferedBytes: config.maxBufferedBytes,
+    };
+
+    function onConnection(ws: WebSocket, socket: Duplex): void {
+      const transport = new WsTransport(
+        ws,
+        ws.protocol === PROTOBUF_SUBPROTOCOL ? protobufEncoding : jsonEncoding,
+      );
+      transport.ticket = takeUpgradedSocket(socket);
       const session = new ClientSession(transport, sctx);
       transport.attach(session);
       sessions.add(session);

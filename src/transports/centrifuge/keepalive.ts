@@ -8,6 +8,15 @@ import type { ClientSession } from './session.js';
 /** How often the timer looks at every session; bounds how late a ping or a timeout can be. */
 export const KEEPALIVE_TICK_MS = 250;
 
+/**
+ * The sessions' clock: whole milliseconds since the process started. Small integers stay inside
+ * the session object, where wall-clock milliseconds (past 2^31) are each a separate 16-byte heap
+ * number: three per idle session. (After ~24 days of uptime they become heap numbers again.)
+ */
+export function sessionClock(): number {
+  return Math.floor(performance.now());
+}
+
 export class Keepalive {
   private timer: NodeJS.Timeout | undefined;
 
@@ -17,7 +26,7 @@ export class Keepalive {
   ) {}
 
   start(): void {
-    this.timer ??= setInterval(() => this.tick(Date.now()), KEEPALIVE_TICK_MS);
+    this.timer ??= setInterval(() => this.tick(sessionClock(), Date.now()), KEEPALIVE_TICK_MS);
     this.timer.unref();
   }
 
@@ -26,7 +35,8 @@ export class Keepalive {
     this.timer = undefined;
   }
 
-  tick(now: number): void {
+  /** `now` on the sessions' clock; `wallNow` (ms since the Unix epoch) for token expiries. */
+  tick(now: number, wallNow: number): void {
     const pingMs = this.config.clientPing * 1000;
     const pongMs = this.config.clientPongTimeout * 1000;
     const connectMs = this.config.clientConnectTimeout * 1000;
@@ -35,7 +45,7 @@ export class Keepalive {
         if (now - s.openedAt >= connectMs) s.disconnect(Disconnects.STALE);
         continue;
       }
-      if (s.expiresAt !== 0 && now >= s.expiresAt) {
+      if (s.expiresAt !== 0 && wallNow >= s.expiresAt) {
         s.disconnect(Disconnects.EXPIRED);
       } else if (s.pongPending) {
         if (now - s.lastPingAt >= pongMs) s.disconnect(Disconnects.NO_PONG);

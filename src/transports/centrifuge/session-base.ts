@@ -8,12 +8,13 @@ import type { TokenVerifier } from '../../auth/tokens.js';
 import type { Config } from '../../config.js';
 import { type DisconnectDef, Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
-import { CommandRate, type RateOptions } from '../../limits/command-rate.js';
+import { type CommandRate, commandRate, type RateOptions } from '../../limits/command-rate.js';
 import type { ClientInfo, FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
 import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { Command } from '../../protocol/centrifuge/commands.js';
 import { connectionId } from '../connection-id.js';
 import type { DoorCounters } from '../door-stats.js';
+import { sessionClock } from './keepalive.js';
 import { SmallMap } from './small-map.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
@@ -30,38 +31,58 @@ export interface SessionContext {
   readonly sessions: Set<SessionBase>;
 }
 
-export interface ChannelSub {
-  joinLeave: boolean;
-  /** Whether this connection is in the channel's presence (and must leave it). */
-  present: boolean;
+/** One subscription of a connection; its yes/no state in one small integer (idle memory). */
+export class ChannelSub {
+  private bits: number;
+
+  constructor(
+    joinLeave: boolean,
+    server: boolean,
+    /** Who the hub delivers to: the session itself, or its delta subscription for this channel. */
+    readonly subscriber: Subscriber,
+  ) {
+    this.bits = (joinLeave ? JOIN_LEAVE : 0) | (server ? SERVER : 0);
+  }
+
+  get joinLeave(): boolean {
+    return (this.bits & JOIN_LEAVE) !== 0;
+  }
+
   /** Subscribed by the server (token claim, server API): the client cannot resubscribe it alone. */
-  server: boolean;
-  /** Who the hub delivers to: the session itself, or its delta subscription for this channel. */
-  subscriber: Subscriber;
+  get server(): boolean {
+    return (this.bits & SERVER) !== 0;
+  }
+
+  /** Whether this connection is in the channel's presence (and must leave it). */
+  get present(): boolean {
+    return (this.bits & PRESENT) !== 0;
+  }
+  set present(v: boolean) {
+    this.bits = v ? this.bits | PRESENT : this.bits & ~PRESENT;
+  }
 }
 
+const JOIN_LEAVE = 1;
+const SERVER = 2;
+const PRESENT = 4;
+
 export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
-  readonly format: FrameFormat<Buffer>;
   readonly id = connectionId();
   info: ClientInfo;
   /** Who the connect command proved this client to be. */
   identity: Identity = ANONYMOUS;
-  protected connected = false;
-  protected closed = false;
+  /** The session's yes/no state in one small integer (see the accessors below): idle memory. */
+  private flags = 0;
   protected readonly subs = new SmallMap<string, ChannelSub>();
   /** Commands read and not run yet; made when there are some (most connections are idle). */
   protected queue: Command[] | undefined;
-  protected running = false;
-  /** Disconnected for not reading fast enough (a slow-consumer cut-off, for /metrics). */
-  protected cutSlow = false;
   /** The code this side closed with, for the disconnect counters; unset when the peer left. */
   protected closeCode: number | undefined;
-  /** Milliseconds since the Unix epoch. */
-  readonly openedAt = Date.now();
+  /** On the sessions' clock (keepalive.ts), as are the next two. */
+  readonly openedAt = sessionClock();
   lastPingAt = 0;
   /** When connect succeeded; pings are due from then on. */
   connectedAt = 0;
-  pongPending = false;
   /** When the connection token runs out (ms since the Unix epoch); 0 = never. */
   expiresAt = 0;
   /**
@@ -75,11 +96,52 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     readonly transport: SessionTransport,
     protected readonly ctx: SessionContext,
   ) {
-    this.format = transport.format;
     this.info = { client: this.id, user: '', transport: transport.name };
     const rates = ratesOf(ctx.config);
-    this.rate = new CommandRate(rates.command, rates.publish);
+    this.rate = commandRate(rates.command, rates.publish);
     ctx.counters.opened();
+  }
+
+  protected get connected(): boolean {
+    return (this.flags & CONNECTED) !== 0;
+  }
+  protected set connected(v: boolean) {
+    this.flag(CONNECTED, v);
+  }
+  protected get closed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+  protected set closed(v: boolean) {
+    this.flag(CLOSED, v);
+  }
+  /** Working off the command queue. */
+  protected get running(): boolean {
+    return (this.flags & RUNNING) !== 0;
+  }
+  protected set running(v: boolean) {
+    this.flag(RUNNING, v);
+  }
+  /** Disconnected for not reading fast enough (a slow-consumer cut-off, for /metrics). */
+  protected get cutSlow(): boolean {
+    return (this.flags & CUT_SLOW) !== 0;
+  }
+  protected set cutSlow(v: boolean) {
+    this.flag(CUT_SLOW, v);
+  }
+  /** Pinged, and nothing heard since. */
+  get pongPending(): boolean {
+    return (this.flags & PONG_PENDING) !== 0;
+  }
+  set pongPending(v: boolean) {
+    this.flag(PONG_PENDING, v);
+  }
+
+  private flag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
+  }
+
+  get format(): FrameFormat<Buffer> {
+    return this.transport.format;
   }
 
   get isConnected(): boolean {
@@ -201,7 +263,10 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     } finally {
       this.queue = undefined;
       this.running = false;
-      if (!this.closed) this.transport.resume();
+      if (!this.closed) {
+        this.transport.resume();
+        this.transport.quiet?.();
+      }
     }
   }
 
@@ -266,6 +331,12 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   /** Returns the result to reply with, or undefined for commands that get no reply. */
   protected abstract handle(cmd: Command): Promise<object | undefined> | object | undefined;
 }
+
+const CONNECTED = 1;
+const CLOSED = 2;
+const RUNNING = 4;
+const CUT_SLOW = 8;
+const PONG_PENDING = 16;
 
 /** The rate options of every session of one config, made once rather than per connection. */
 const rates = new WeakMap<Config, { command: RateOptions; publish: RateOptions }>();

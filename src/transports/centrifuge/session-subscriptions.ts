@@ -10,7 +10,7 @@ import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { SubscribeRequest } from '../../protocol/centrifuge/commands.js';
 import { deltaFormatOf, deltaWirePublication } from '../../protocol/centrifuge/delta-formats.js';
 import { DeltaSubscription } from './delta-subscription.js';
-import { type ChannelSub, SessionBase } from './session-base.js';
+import { ChannelSub, SessionBase } from './session-base.js';
 
 /** One subscription to make, whoever asked for it. */
 export interface AttachRequest {
@@ -94,12 +94,11 @@ export abstract class SubscribingSession extends SessionBase {
       since = { epoch, offset: req.offset };
     }
     const delta = this.deltaFor(req, opts.allowedDeltaTypes);
-    const sub: ChannelSub = {
-      joinLeave: req.joinLeave || clients.policy.forcesJoinLeave(channel),
-      present: false,
-      server: req.server,
-      subscriber: delta ?? this,
-    };
+    const sub = new ChannelSub(
+      req.joinLeave || clients.policy.forcesJoinLeave(channel),
+      req.server,
+      delta ?? this,
+    );
     this.writeDelay = this.subs.size === 0 ? opts.writeDelay : Math.min(this.writeDelay, opts.writeDelay);
     this.subs.set(channel, sub);
     this.ctx.counters.subscriptions++;

@@ -3,7 +3,7 @@
 // (subscribing, whoever asks), and here the remaining commands - connect with the token's channels,
 // refresh, publish, history, presence - and what the server API asks of a connection.
 
-import { type Identity, identityFromClaims } from '../../auth/identity.js';
+import { ANONYMOUS, type Identity, identityFromClaims } from '../../auth/identity.js';
 import { TokenError, tokenReplyError } from '../../auth/tokens.js';
 import { Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
@@ -11,6 +11,7 @@ import type { StreamPosition } from '../../model/index.js';
 import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { Command, ConnectRequest } from '../../protocol/centrifuge/commands.js';
 import { fromBytes } from '../../protocol/payload.js';
+import { sessionClock } from './keepalive.js';
 import { Closed, ProtocolViolation } from './session-base.js';
 
 export type { SessionContext } from './session-base.js';
@@ -59,7 +60,8 @@ export class ClientSession extends SubscribingSession {
   private async connect(id: number, req: ConnectRequest): Promise<undefined> {
     if (this.connected) throw new ProtocolViolation(Disconnects.BAD_REQUEST);
     const { verifier, config, hub } = this.ctx;
-    let identity: Identity = { user: '', client: this.id };
+    // Without a token: anonymous, one shared object (the client id is in `info`).
+    let identity: Identity = ANONYMOUS;
     if (verifier && req.token) {
       try {
         const claims = await verifier.verify(req.token);
@@ -99,7 +101,7 @@ export class ClientSession extends SubscribingSession {
       throw err;
     }
     this.connected = true;
-    this.connectedAt = Date.now();
+    this.connectedAt = sessionClock();
     hub.clientConnected();
     this.send(answer);
     for (const a of attached.values()) await a.start();

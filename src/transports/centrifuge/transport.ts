@@ -29,6 +29,8 @@ export interface SessionTransport {
   /** Stops taking commands in until resume(): the session is still working on earlier ones. */
   pause(): void;
   resume(): void;
+  /** The session worked off everything read so far: read buffers may be let go of until more comes. */
+  quiet?(): void;
 }
 
 /** What a transport tells its session. */

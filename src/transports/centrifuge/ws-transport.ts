@@ -3,10 +3,14 @@
 // straight to the socket, coalesced per socket per tick (see ../ws/frame-writer.ts).
 import { WebSocket } from 'ws';
 import type { DisconnectDef } from '../../errors.js';
+import type { Ticket } from '../../limits/connections.js';
 import type { FrameFormat } from '../../model/index.js';
 import type { ClientCodec, Encoded } from '../../protocol/centrifuge/codec.js';
 import { binaryFrame, textFrame } from '../../protocol/ws-frame.js';
+import { compactEvents } from '../compact-events.js';
 import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
+import { answerPing } from '../ws/pings.js';
+import { releaseReceiverBuffers, shareEmptyExtensions } from '../ws/ws-internals.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
 /** A close frame can wait behind a full buffer: a peer that does not read is cut after this. */
@@ -30,23 +34,51 @@ function onError(this: WebSocket, err: Error): void {
   transports.get(this)?.peer?.failed(err);
 }
 
+function onPing(this: WebSocket, data: Buffer): void {
+  const t = transports.get(this);
+  if (t !== undefined) answerPing(this, data, t.encoding.maxBufferedBytes, () => t.peer?.slow());
+}
+
 function onClose(this: WebSocket): void {
   const t = transports.get(this);
   transports.delete(this);
+  t?.ticket?.release();
   t?.peer?.gone();
 }
 
+/** What every connection of one encoding shares: one object per door and encoding. */
+export interface WsEncoding {
+  readonly codec: ClientCodec;
+  readonly format: FrameFormat<Buffer>;
+  readonly maxBufferedBytes: number;
+}
+
 export class WsTransport extends FrameTarget implements SessionTransport {
-  readonly name = 'websocket';
   peer: TransportPeer | undefined;
+  /** The connection-limit ticket, released when the socket closes. */
+  ticket: Ticket | undefined;
 
   constructor(
     ws: WebSocket,
-    readonly codec: ClientCodec,
-    readonly format: FrameFormat<Buffer>,
-    private readonly maxBufferedBytes: number,
+    readonly encoding: WsEncoding,
   ) {
     super(ws);
+  }
+
+  get name(): string {
+    return 'websocket';
+  }
+
+  get codec(): ClientCodec {
+    return this.encoding.codec;
+  }
+
+  get format(): FrameFormat<Buffer> {
+    return this.encoding.format;
+  }
+
+  private get maxBufferedBytes(): number {
+    return this.encoding.maxBufferedBytes;
   }
 
   /** Starts passing frames to the session. */
@@ -56,11 +88,15 @@ export class WsTransport extends FrameTarget implements SessionTransport {
     this.ws.on('message', onMessage);
     this.ws.on('error', onError);
     this.ws.on('close', onClose);
+    this.ws.on('ping', onPing);
+    // The connection's listeners are all on (see compact-events.ts).
+    compactEvents(this.ws);
+    shareEmptyExtensions(this.ws);
   }
 
   /** Whether frames are binary (Protobuf) rather than text (JSON). */
   get binary(): boolean {
-    return this.codec.name === 'protobuf';
+    return this.encoding.codec.name === 'protobuf';
   }
 
   get open(): boolean {
@@ -99,6 +135,10 @@ export class WsTransport extends FrameTarget implements SessionTransport {
 
   resume(): void {
     if (this.ws.isPaused) this.ws.resume();
+  }
+
+  quiet(): void {
+    releaseReceiverBuffers(this.ws);
   }
 }
 

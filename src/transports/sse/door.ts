@@ -7,7 +7,9 @@ import { identify } from '../../auth/http-identity.js';
 import { HeraldError } from '../../errors.js';
 import { eventFields, idLine, retryLine, type SseFrame } from '../../protocol/sse.js';
 import { channelsFrom, cursorFrom, startingCursor, subscribeAll } from '../channel-request.js';
+import { compactEvents } from '../compact-events.js';
 import type { Door } from '../door.js';
+import { closeDetachedWith, StreamDetacher } from './detach.js';
 import { SharedHeartbeat } from './heartbeat.js';
 import { type EndReason, SseStream } from './stream.js';
 
@@ -15,7 +17,10 @@ export const sseDoor: Door = {
   name: 'sse',
   register({ app, hub, clients, tokens, config, log, limits, onShutdown, stats }) {
     const counters = stats.door('sse');
+    /** Every stream whose response has not closed yet (ended ones may still be sending). */
     const streams = new SharedHeartbeat<SseStream>(config.sseHeartbeat * 1000);
+    const detacher = new StreamDetacher(config.keepAliveTimeout);
+    closeDetachedWith(app.server, () => streams.all().map((s) => s.res));
     let channelsOf = new WeakMap<SseStream, string[]>();
     /** Each response's stream, for the 'close' listener every response shares (no closure each). */
     const streamOf = new WeakMap<ServerResponse, SseStream>();
@@ -25,13 +30,13 @@ export const sseDoor: Door = {
       const stream = streamOf.get(this);
       if (stream === undefined) return;
       streamOf.delete(this);
+      streams.delete(stream);
       stream.ticket?.release();
       stream.gone = true;
       if (channelsOf.has(stream)) stream.end('client');
     }
 
     const ended = (stream: SseStream, reason: EndReason) => {
-      streams.delete(stream);
       const channels = channelsOf.get(stream) ?? [];
       for (const c of channels) hub.unsubscribe(c, stream);
       hub.clientDisconnected();
@@ -93,6 +98,8 @@ export const sseDoor: Door = {
       counters.subscriptions += channels.length;
       streams.add(stream);
       try {
+        // The server's state for this connection is let go of: the stream is all it carries now.
+        detacher.detach(req.raw, res);
         res.writeHead(200, {
           ...definedHeaders(reply.getHeaders()),
           'content-type': 'text/event-stream; charset=utf-8',
@@ -108,7 +115,9 @@ export const sseDoor: Door = {
         head += eventFields('ready', JSON.stringify({ channels })) + id;
         stream.open = true;
         stream.write(head);
-        flattenHeader(res);
+        forgetSentHeader(res);
+        // Its listeners are all on: from a hash table to a plain object (see compact-events.ts).
+        compactEvents(res);
         for (let i = 0; i < frames.length; i++) stream.deliver(sub.publications[i], frames[i]);
         // A resume longer than one read may give ends here, before live delivery could skip past
         // the rest: the browser reconnects from the last id it got and reads the next part, so a
@@ -151,15 +160,16 @@ function releaseRequest(res: ServerResponse): void {
 }
 
 /**
- * The response keeps its status line and headers (`_header`, sent by now) for its whole life, as
- * the tree of concatenated strings Node built them from: ~0.7 KiB per idle stream. A flat copy of
- * the same text (latin1, as Node writes it) holds the same for a fraction of that.
+ * The response keeps its status line and headers (`_header`) for its whole life, ~0.3 KiB per idle
+ * stream, though once they are sent (`_headerSent`) Node only asks whether `_header` is set: for
+ * `headersSent` and to refuse a second head. A one-character string (shared by V8) says the same.
  */
-function flattenHeader(res: ServerResponse): void {
+function forgetSentHeader(res: ServerResponse): void {
   const r = res as ServerResponse & { _header?: unknown; _headerSent?: boolean };
-  if (r._headerSent === true && typeof r._header === 'string')
-    r._header = Buffer.from(r._header, 'latin1').toString('latin1');
+  if (r._headerSent === true && typeof r._header === 'string' && r._header !== '') r._header = SENT;
 }
+
+const SENT = '-';
 
 /** Errors on a stream's response end it through 'close'; nothing more to do here. */
 function ignoreError(): void {}

@@ -25,8 +25,6 @@ export const CHAT_CHANNEL = 'chat';
 const chatFormat: FrameFormat<ChatFrame> = { name: 'chat', encode: chatFrame };
 
 class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
-  readonly format = chatFormat;
-  readonly info: ClientInfo;
   /** Made on the first message: most sessions only listen. */
   rate: TokenBucket | undefined;
 
@@ -40,7 +38,15 @@ class ChatSession extends FrameTarget implements Subscriber<ChatFrame> {
     private readonly writeDelay: number,
   ) {
     super(ws);
-    this.info = { client: id, user: identity.user, transport: 'chat' };
+  }
+
+  get format(): FrameFormat<ChatFrame> {
+    return chatFormat;
+  }
+
+  /** Who sent a message, made for each message rather than kept: most sessions never send one. */
+  get info(): ClientInfo {
+    return { client: this.id, user: this.identity.user, transport: 'chat' };
   }
 
   /** The fan-out hot path: the same ready frame for every session, no per-session encoding. */

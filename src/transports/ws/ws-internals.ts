@@ -16,7 +16,9 @@ export const WS_VERSION_CHECKED = '8.23.0';
 
 interface Internals {
   _socket?: unknown;
-  _sender?: { _state?: unknown } | null;
+  _sender?: { _state?: unknown; _extensions?: unknown } | null;
+  _receiver?: { _extensions?: unknown; _buffers?: unknown; _bufferedBytes?: unknown } | null;
+  _extensions?: unknown;
   setSocket?: (socket: Duplex, head: Buffer, options: { maxPayload: number }) => void;
 }
 
@@ -31,6 +33,39 @@ export function socketOf(ws: WebSocket): Socket | undefined {
 /** Whether ws writes a send at once (true), or queues it behind a compression or a Blob read. */
 export function senderWritesAtOnce(ws: WebSocket): boolean {
   return internals(ws)._sender?._state === 0;
+}
+
+/** One empty extension table for every connection without extensions (no permessage-deflate). */
+const NO_EXTENSIONS = Object.freeze({});
+
+/**
+ * Idle memory (docs/performance.md): a server-side WebSocket made without extensions keeps an
+ * empty object for them (~56 bytes), shared by its receiver and sender and never written to on
+ * the server side (only a client's handshake fills it). Every such connection gets one frozen
+ * empty table instead. Anything else (an extension negotiated, the three not sharing one table)
+ * is left alone.
+ */
+export function shareEmptyExtensions(ws: WebSocket): void {
+  const w = internals(ws);
+  const table = w._extensions;
+  const receiver = w._receiver;
+  const sender = w._sender;
+  if (table === NO_EXTENSIONS || typeof table !== 'object' || table === null) return;
+  if (Reflect.ownKeys(table).length !== 0 || !receiver || !sender) return;
+  if (receiver._extensions !== table || sender._extensions !== table) return;
+  w._extensions = NO_EXTENSIONS;
+  receiver._extensions = NO_EXTENSIONS;
+  sender._extensions = NO_EXTENSIONS;
+}
+
+/**
+ * The receiver's queue of unparsed chunks keeps the backing store it grew to (~150 bytes once a
+ * client has sent anything) while empty; a connection that went quiet gets an empty array again.
+ * Call it only outside ws's own parsing (from a later turn, not a 'message' listener).
+ */
+export function releaseReceiverBuffers(ws: WebSocket): void {
+  const r = internals(ws)._receiver;
+  if (r && Array.isArray(r._buffers) && r._buffers.length === 0 && r._bufferedBytes === 0) r._buffers = [];
 }
 
 let checked: Promise<void> | undefined;
@@ -67,6 +102,11 @@ async function runCheck(Ws: typeof WebSocket): Promise<void> {
     else setSocket.call(ws, stream, Buffer.alloc(0), { maxPayload: 0 });
     if (socketOf(ws) !== stream) problems.push('_socket is not the connection stream');
     if (!senderWritesAtOnce(ws)) problems.push('_sender._state is not 0 while the sender is idle');
+    const w = internals(ws);
+    if (w._receiver?._extensions !== w._extensions || w._sender?._extensions !== w._extensions)
+      problems.push("the receiver and sender do not share the socket's _extensions");
+    if (!Array.isArray(w._receiver?._buffers) || w._receiver?._bufferedBytes !== 0)
+      problems.push('_receiver._buffers / _bufferedBytes are not an empty queue');
     if (problems.length === 0) {
       const sent = new Promise<Error | undefined>((resolve) => ws?.send(new Blob(['x']), resolve));
       if (senderWritesAtOnce(ws)) problems.push('_sender._state stays 0 while a Blob is read');
