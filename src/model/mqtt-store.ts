@@ -38,6 +38,11 @@ export interface StoredMessage {
   subscriptionIds?: number[];
   /** Client id of the publisher (no local). */
   origin?: string;
+  /**
+   * The publication's `<epoch>:<offset>` in its channel (the topic): with the topic, the same
+   * publication queued twice for one session is recognised and sent once.
+   */
+  key?: string;
 }
 
 export interface StoredWill extends StoredMessage {

@@ -15,6 +15,8 @@ interface Header {
   o?: string;
   /** Will publish time (ms). */
   a?: number;
+  /** The publication's key (StoredMessage.key). */
+  k?: string;
 }
 
 const NL = 0x0a;
@@ -26,6 +28,7 @@ export function encodeMessage(m: StoredMessage | StoredWill): Buffer {
   if (m.props) h.p = m.props;
   if (m.origin !== undefined) h.o = m.origin;
   if ('publishAt' in m && m.publishAt !== undefined) h.a = m.publishAt;
+  if (m.key !== undefined) h.k = m.key;
   return Buffer.concat([Buffer.from(`${JSON.stringify(h)}\n`), m.payload]);
 }
 
@@ -45,6 +48,7 @@ export function decodeMessage(b: Buffer): StoredWill | undefined {
   if (h.p && typeof h.p === 'object') m.props = h.p;
   if (typeof h.o === 'string') m.origin = h.o;
   if (typeof h.a === 'number') m.publishAt = h.a;
+  if (typeof h.k === 'string') m.key = h.k;
   return m;
 }
 

@@ -122,7 +122,14 @@ export class MqttBroker implements Subscriber<undefined> {
     this.auth = d.auth;
     this.shared = new SharedGroups(d.store, this.node, () => this.aliveNodes(), d.log);
     this.wills = new WillTimers(this);
-    this.fanout = new Fanout(this.index, this.shared, this.policy, this.counters, storedOf);
+    this.fanout = new Fanout(
+      this.index,
+      this.shared,
+      this.policy,
+      this.counters,
+      storedOf,
+      d.options.sessionQueue,
+    );
     this.deliveries = new HubPattern(d.hub, this, d.options.deliveryLinger, d.log);
   }
 
@@ -204,7 +211,7 @@ export class MqttBroker implements Subscriber<undefined> {
     const parked = this.parked.get(conn.clientId);
     this.parked.delete(conn.clientId);
     if (!sessionPresent) return;
-    const queue = await this.store.takeQueue(conn.clientId, conn.id);
+    const queue = oncePerPublication(await this.store.takeQueue(conn.clientId, conn.id));
     if (conn.state !== 'connected') return;
     if (parked?.conn.session) {
       const old = parked.conn.session;
@@ -257,21 +264,35 @@ export class MqttBroker implements Subscriber<undefined> {
     return first;
   }
 
-  /** The connection is gone: subscriptions off the index, the will, the session back to the store. */
+  /**
+   * The connection is gone: subscriptions off the index, the will, the session back to the store.
+   * A persistent session's own subscriptions stay indexed until the store has it offline, and what
+   * they match meanwhile is collected (fanout.ts) and queued after: between leaving the live index
+   * and the store queueing for it, a publication would otherwise reach the session neither way.
+   */
   async connectionClosed(conn: MqttConnection, wasConnected: boolean): Promise<void> {
     this.conns.delete(conn.id);
-    this.deliveries.release(conn);
     if (this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId);
     // Closed before CONNACK: whatever CONNECT claimed is given back by abandon(), once the
     // store has answered.
-    if (!wasConnected) return;
-    for (const [raw, sub] of conn.subscriptions ?? []) this.unindex(conn, raw, sub);
+    if (!wasConnected) {
+      this.deliveries.release(conn);
+      return;
+    }
+    // Taken over: the new holder has the subscriptions live already.
+    const collect = conn.expiryInterval > 0 && conn.closing?.reasonCode !== RC.SESSION_TAKEN_OVER;
+    if (collect) conn.collected = [];
+    // Shared subscriptions are never queued offline: nothing to collect for them.
+    for (const [raw, sub] of conn.subscriptions ?? [])
+      if (!collect || sub.group !== undefined) this.unindex(conn, raw, sub);
     try {
       if (conn.will) await this.wills.connectionEnded(conn, conn.closing?.graceful === true);
       await this.release(conn);
     } catch (err) {
       this.log.warn({ err, client: conn.clientId }, 'MQTT session release failed');
     }
+    if (collect) await this.requeueCollected(conn);
+    this.deliveries.release(conn);
     // Counted as gone once its will is in the hub and its session back in the store.
     this.hub.clientDisconnected();
     const closing = conn.closing;
@@ -282,6 +303,26 @@ export class MqttBroker implements Subscriber<undefined> {
     this.log.debug({ client: conn.clientId }, 'MQTT client disconnected');
     if (conn.expiryInterval > 0 && conn.session && conn.session.inflightCount > 0)
       this.parked.set(conn.clientId, { conn, at: Date.now() });
+  }
+
+  /**
+   * The session is offline in the store (its queue fills from now): the collecting subscriptions
+   * leave the index, and what they matched goes to the head of the queue, behind the unacknowledged
+   * messages again so the order holds. Those are then in the queue twice, as may be a publication
+   * the store queued itself too: resume() sends each publication once (StoredMessage.key).
+   */
+  private async requeueCollected(conn: MqttConnection): Promise<void> {
+    for (const [raw, sub] of conn.subscriptions ?? [])
+      if (sub.group === undefined) this.unindex(conn, raw, sub);
+    const collected = conn.collected ?? [];
+    conn.collected = undefined;
+    if (collected.length === 0) return;
+    const requeue = [...(conn.session?.unacknowledged() ?? []), ...collected];
+    try {
+      await this.store.release(conn.clientId, conn.id, sessionState(conn), requeue);
+    } catch (err) {
+      this.log.warn({ err, client: conn.clientId }, 'MQTT session requeue failed');
+    }
   }
 
   /** A connection closed between claiming its session and CONNACK: will and session go back. */
@@ -453,6 +494,7 @@ function storedOf(pub: Publication): StoredMessage {
     payload: toBytes(pub),
     qos: pub.qos ?? DEFAULT_QOS,
     retain: pub.retain === true,
+    key: `${pub.epoch}:${pub.offset}`,
   };
   if (pub.props) m.props = pub.props;
   if (pub.info?.transport === 'mqtt') m.origin = pub.info.client;
@@ -471,4 +513,16 @@ function sameMessage(a: StoredMessage, b: StoredMessage | undefined): boolean {
   return (
     b !== undefined && a.topic === b.topic && a.qos === b.qos && Buffer.compare(a.payload, b.payload) === 0
   );
+}
+
+/** The queue with a publication that is in it twice (see requeueCollected) kept at its first place. */
+function oncePerPublication(queue: StoredMessage[]): StoredMessage[] {
+  const seen = new Set<string>();
+  return queue.filter((m) => {
+    if (m.key === undefined) return true;
+    const id = `${m.topic}\n${m.key}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }

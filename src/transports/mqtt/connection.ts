@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Packet } from 'mqtt-packet';
 import type { Identity } from '../../auth/identity.js';
 import type { TokenBucket } from '../../limits/token-bucket.js';
-import type { StoredSubscription, StoredWill } from '../../model/mqtt-store.js';
+import type { StoredMessage, StoredSubscription, StoredWill } from '../../model/mqtt-store.js';
 import { type CoalescedTarget, writeCoalesced } from '../coalesce.js';
 import type { MqttBroker } from './broker.js';
 import { handleConnect } from './connect.js';
@@ -45,6 +45,11 @@ export class MqttConnection implements CoalescedTarget {
   fanoutQos: 0 | 1 | 2 = 0;
   fanoutRetain = false;
   fanoutIds: number[] | undefined;
+  /**
+   * While a persistent session's connection is closing (until its session is offline in the
+   * store): the QoS 1/2 deliveries it matched, handed back to the session's queue afterwards.
+   */
+  collected: StoredMessage[] | undefined;
   clientMaxPacket = Number.POSITIVE_INFINITY;
   clientTopicAliasMax = 0;
   clientReceiveMaximum = 65_535;

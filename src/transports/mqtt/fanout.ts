@@ -55,6 +55,8 @@ export class Fanout {
     private readonly policy: ChannelPolicy,
     private readonly counters: DoorCounters,
     private readonly stored: (pub: Publication) => StoredMessage,
+    /** mqttSessionQueue: what a closing session collects is bounded like its stored queue. */
+    private readonly collectLimit: number,
   ) {}
 
   /**
@@ -126,7 +128,12 @@ export class Fanout {
     variants: PublishVariants,
     allowed: ReceiveCache,
   ): void {
-    if (conn.state !== 'connected' || !allowed.ok(conn.identity)) return;
+    if (conn.state !== 'connected') {
+      if (conn.collected && qos > 0 && allowed.ok(conn.identity))
+        this.collect(conn.collected, variants, qos, ids);
+      return;
+    }
+    if (!allowed.ok(conn.identity)) return;
     this.counters.messagesOut++;
     if (qos === 0 && ids === undefined && conn.clientTopicAliasMax === 0) {
       // The hot path: the same bytes for every such receiver, no session state touched.
@@ -136,6 +143,17 @@ export class Fanout {
     }
     const out: Outgoing = { variants, qos, retain, subscriptionIds: ids };
     conn.outbox().send(out);
+  }
+
+  /** Kept for a closing persistent session, oldest dropped past the bound (as its stored queue). */
+  private collect(
+    into: StoredMessage[],
+    variants: PublishVariants,
+    qos: 0 | 1 | 2,
+    ids: number[] | undefined,
+  ): void {
+    into.push({ ...variants.msg, qos, subscriptionIds: ids });
+    if (into.length > this.collectLimit) into.splice(0, into.length - Math.max(0, this.collectLimit));
   }
 
   /** For retained and queued deliveries: one message, one receiver. */
