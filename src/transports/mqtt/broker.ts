@@ -1,5 +1,6 @@
-// Herald's MQTT broker: the registry of live connections on this node, the fan-out of hub
-// publications to them, and the session work behind the engine's MqttStore.
+// Herald's MQTT broker: the registry of live connections on this node and the fan-out of hub
+// publications to them, with retained messages and wills. The session work behind the engine's
+// MqttStore (claim, resume, save, release) is sessions.ts.
 //
 // The hub is the only source of MQTT deliveries. A client PUBLISH (or a will) becomes a hub
 // publication; while this node has MQTT clients the broker subscribes the hub pattern `#` and
@@ -16,19 +17,13 @@
 //                 refused = acknowledged and dropped (3.1.1), PUBACK/PUBREC 0x87 (v5)  (inbound.ts)
 //   - delivery:   policy.mayReceive(identity, topic) - live, retained and queued deliveries alike;
 //                 administrators bypass it, nobody else ever gets a `$` topic.
-// and a persistent session's client id is bound to the user who made it (store.claim).
+// and a persistent session's client id is bound to the user who made it (store.claim, sessions.ts).
 import type { Identity } from '../../auth/identity.js';
 import type { ChannelPolicy } from '../../auth/policy.js';
 import type { Hub } from '../../hub/hub.js';
 import type { RateOptions } from '../../limits/command-rate.js';
 import type { FrameFormat, Logger, Publication, Subscriber } from '../../model/index.js';
-import type {
-  ClaimResult,
-  MqttStore,
-  StoredMessage,
-  StoredSubscription,
-  StoredWill,
-} from '../../model/mqtt-store.js';
+import type { MqttStore, StoredMessage, StoredSubscription, StoredWill } from '../../model/mqtt-store.js';
 import { fromBytes, toBytes } from '../../protocol/payload.js';
 import type { DoorCounters } from '../door-stats.js';
 import type { MqttAuth } from './auth.js';
@@ -37,14 +32,13 @@ import { Fanout } from './fanout.js';
 import { HubPattern } from './hub-pattern.js';
 import { PublishVariants } from './publish-variants.js';
 import { MqttClose, RC } from './reason-codes.js';
+import { MqttSessions } from './sessions.js';
 import { SharedGroups } from './shared.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { WillTimers } from './wills.js';
 
 /** QoS of a publication that does not say (API, WebSocket, SSE-side publishers): at least once. */
 export const DEFAULT_QOS = 1;
-
-const TAKEOVER = 'mqtt-takeover';
 
 /**
  * The hub encodes nothing for the broker: the fan-out makes the payload bytes itself, once per
@@ -96,18 +90,16 @@ export class MqttBroker implements Subscriber<undefined> {
   readonly auth: MqttAuth;
   readonly hub: Hub;
   private readonly conns = new Map<string, MqttConnection>();
-  private readonly clients = new Map<string, MqttConnection>();
   private readonly index = new SubscriptionIndex<MqttConnection, StoredSubscription>();
   private readonly shared: SharedGroups;
   private readonly wills: WillTimers;
   private readonly fanout: Fanout;
   /** The hub's `#` subscription, held while this node has MQTT clients. */
   readonly deliveries: HubPattern;
-  /** Sessions with messages in flight whose connection closed: a resume here retransmits them. */
-  private readonly parked = new Map<string, { conn: MqttConnection; at: number }>();
+  /** Claim, resume, save and release of sessions (sessions.ts). */
+  readonly sessions: MqttSessions;
   private sweepTimer: NodeJS.Timeout | undefined;
   private reapTimer: NodeJS.Timeout | undefined;
-  private readonly saving = new WeakMap<MqttConnection, SaveJob>();
   private unpublished: (() => void) | undefined;
   private closing = false;
 
@@ -131,10 +123,20 @@ export class MqttBroker implements Subscriber<undefined> {
       d.options.sessionQueue,
     );
     this.deliveries = new HubPattern(d.hub, this, d.options.deliveryLinger, d.log);
+    this.sessions = new MqttSessions({
+      hub: d.hub,
+      node: this.node,
+      store: d.store,
+      log: d.log,
+      wills: this.wills,
+      connection: (id) => this.conns.get(id),
+      unindex: (conn, raw, sub) => this.unindex(conn, raw, sub),
+      deliverQueued: (conn, m) => this.deliverStored(conn, m, false),
+    });
   }
 
   async start(): Promise<void> {
-    this.hub.nodeMessages.on(TAKEOVER, (body) => this.takenOverElsewhere(body));
+    this.sessions.start();
     this.unpublished = this.hub.onPublished((pub) => this.published(pub));
     this.sweepTimer = setInterval(() => this.sweep(), 500);
     this.sweepTimer.unref();
@@ -162,42 +164,7 @@ export class MqttBroker implements Subscriber<undefined> {
     return (await this.hub.nodes()).map((n) => n.name);
   }
 
-  // ---- sessions ---------------------------------------------------------------------------------
-
-  /** Takes the client id for this connection; a holder elsewhere is closed (takeover). */
-  async claim(conn: MqttConnection, cleanStart: boolean): Promise<ClaimResult> {
-    const identity = conn.identity as Identity;
-    const result = await this.store.claim(
-      conn.clientId,
-      identity.user,
-      identity.admin === true,
-      this.node,
-      conn.id,
-      cleanStart,
-    );
-    if (!result.ok) return result;
-    const local = this.clients.get(conn.clientId);
-    const previous = result.previous;
-    if (previous && previous.node !== this.node) {
-      const body = Buffer.from(JSON.stringify({ conn: previous.conn }));
-      this.hub.nodeMessages
-        .send(previous.node, TAKEOVER, body)
-        .catch((err) => this.log.warn({ err, node: previous.node }, 'MQTT takeover message failed'));
-    }
-    const old = (previous && this.conns.get(previous.conn)) || (local !== conn ? local : undefined);
-    if (old && old !== conn) {
-      old.fail(new MqttClose(RC.SESSION_TAKEN_OVER, 'session taken over'));
-      // Its unacknowledged messages go back to the session before this one reads them.
-      await old.closed;
-    }
-    this.clients.set(conn.clientId, conn);
-    return result;
-  }
-
-  private takenOverElsewhere(body: Buffer): void {
-    const { conn } = JSON.parse(body.toString('utf8')) as { conn: string };
-    this.conns.get(conn)?.fail(new MqttClose(RC.SESSION_TAKEN_OVER, 'session taken over on another node'));
-  }
+  // ---- connections ------------------------------------------------------------------------------
 
   connected(conn: MqttConnection): void {
     conn.state = 'connected';
@@ -206,92 +173,17 @@ export class MqttBroker implements Subscriber<undefined> {
     this.log.debug({ client: conn.clientId, level: conn.level }, 'MQTT client connected');
   }
 
-  /** After CONNACK: what was in flight first (DUP), then what was queued while away. */
-  async resume(conn: MqttConnection, sessionPresent: boolean): Promise<void> {
-    const parked = this.parked.get(conn.clientId);
-    this.parked.delete(conn.clientId);
-    if (!sessionPresent) return;
-    const queue = oncePerPublication(await this.store.takeQueue(conn.clientId, conn.id));
-    if (conn.state !== 'connected') return;
-    if (parked?.conn.session) {
-      const old = parked.conn.session;
-      const unacked = old.unacknowledged();
-      // The same messages were put back at the head of the stored queue; resent from here instead,
-      // with their packet ids, unless another node served the session meanwhile.
-      if (unacked.every((m, i) => sameMessage(m, queue[i]))) {
-        queue.splice(0, unacked.length);
-        const session = conn.outbox();
-        session.adopt(old);
-        session.retransmit((id) => conn.send({ cmd: 'pubrel', messageId: id }));
-      }
-    }
-    for (const m of queue) this.deliverStored(conn, m, false);
-  }
-
-  /**
-   * Writes the session's state to the store. One write at a time per connection, and changes made
-   * while one is on its way are folded into a single next write of the state as it is then: a flood
-   * of SUBSCRIBE/UNSUBSCRIBE/QoS 2 packets costs one write per store round trip, not one per packet.
-   * Resolves once a write that began after this call is done (or failed: logged), so a caller can
-   * hold an acknowledgement until the store has what it promises (a QoS 2 id before PUBREC).
-   */
-  saveSession(conn: MqttConnection): Promise<void> {
-    if (conn.expiryInterval === 0 || conn.state === 'closed') return Promise.resolve();
-    const running = this.saving.get(conn);
-    if (running) {
-      running.again = true;
-      return new Promise((resolve) => running.next.push(resolve));
-    }
-    const job: SaveJob = { again: false, next: [], done: Promise.resolve() };
-    this.saving.set(conn, job);
-    const first = new Promise<void>((resolve) => job.next.push(resolve));
-    job.done = (async () => {
-      do {
-        job.again = false;
-        const waiting = job.next;
-        job.next = [];
-        try {
-          await this.store.saveSession(conn.clientId, conn.id, sessionState(conn));
-        } catch (err) {
-          this.log.warn({ err, client: conn.clientId }, 'MQTT session save failed');
-        }
-        for (const resolve of waiting) resolve();
-        // Once closed, release() writes the final state.
-      } while (job.again && conn.state !== 'closed');
-      for (const resolve of job.next) resolve();
-      this.saving.delete(conn);
-    })();
-    return first;
-  }
-
-  /**
-   * The connection is gone: subscriptions off the index, the will, the session back to the store.
-   * A persistent session's own subscriptions stay indexed until the store has it offline, and what
-   * they match meanwhile is collected (fanout.ts) and queued after: between leaving the live index
-   * and the store queueing for it, a publication would otherwise reach the session neither way.
-   */
+  /** The connection is gone: its session back to the store (sessions.ts), then it is counted out. */
   async connectionClosed(conn: MqttConnection, wasConnected: boolean): Promise<void> {
     this.conns.delete(conn.id);
-    if (this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId);
+    this.sessions.forget(conn);
     // Closed before CONNACK: whatever CONNECT claimed is given back by abandon(), once the
     // store has answered.
     if (!wasConnected) {
       this.deliveries.release(conn);
       return;
     }
-    // Taken over: the new holder has the subscriptions live already.
-    const collect = conn.expiryInterval > 0 && conn.closing?.reasonCode !== RC.SESSION_TAKEN_OVER;
-    if (collect) conn.collected = [];
-    // Shared subscriptions are never queued offline: nothing to collect for them.
-    for (const [raw, sub] of conn.subscriptions ?? [])
-      if (!collect || sub.group !== undefined) this.unindex(conn, raw, sub);
-    try {
-      if (conn.will) await this.wills.connectionEnded(conn, conn.closing?.graceful === true);
-      await this.release(conn);
-    } catch (err) {
-      this.log.warn({ err, client: conn.clientId }, 'MQTT session release failed');
-    }
-    if (collect) await this.requeueCollected(conn);
+    await this.sessions.ended(conn);
     this.deliveries.release(conn);
     // Counted as gone once its will is in the hub and its session back in the store.
     this.hub.clientDisconnected();
@@ -301,49 +193,7 @@ export class MqttBroker implements Subscriber<undefined> {
       !closing || closing.graceful ? 'client' : `mqtt_0x${closing.reasonCode.toString(16)}`,
     );
     this.log.debug({ client: conn.clientId }, 'MQTT client disconnected');
-    if (conn.expiryInterval > 0 && conn.session && conn.session.inflightCount > 0)
-      this.parked.set(conn.clientId, { conn, at: Date.now() });
-  }
-
-  /**
-   * The session is offline in the store (its queue fills from now): the collecting subscriptions
-   * leave the index, and what they matched goes to the head of the queue, behind the unacknowledged
-   * messages again so the order holds. Those are then in the queue twice, as may be a publication
-   * the store queued itself too: resume() sends each publication once (StoredMessage.key).
-   */
-  private async requeueCollected(conn: MqttConnection): Promise<void> {
-    for (const [raw, sub] of conn.subscriptions ?? [])
-      if (sub.group === undefined) this.unindex(conn, raw, sub);
-    const collected = conn.collected ?? [];
-    conn.collected = undefined;
-    if (collected.length === 0) return;
-    const requeue = [...(conn.session?.unacknowledged() ?? []), ...collected];
-    try {
-      await this.store.release(conn.clientId, conn.id, sessionState(conn), requeue);
-    } catch (err) {
-      this.log.warn({ err, client: conn.clientId }, 'MQTT session requeue failed');
-    }
-  }
-
-  /** A connection closed between claiming its session and CONNACK: will and session go back. */
-  async abandon(conn: MqttConnection): Promise<void> {
-    if (this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId);
-    try {
-      if (conn.will) await this.store.takeWill(conn.clientId, conn.id);
-      await this.release(conn);
-    } catch (err) {
-      this.log.warn({ err, client: conn.clientId }, 'MQTT session release failed');
-    }
-  }
-
-  private async release(conn: MqttConnection): Promise<void> {
-    await this.saving.get(conn)?.done;
-    await this.store.release(
-      conn.clientId,
-      conn.id,
-      sessionState(conn),
-      conn.session?.unacknowledged() ?? [],
-    );
+    this.sessions.park(conn);
   }
 
   // ---- subscriptions ----------------------------------------------------------------------------
@@ -462,9 +312,7 @@ export class MqttBroker implements Subscriber<undefined> {
     } catch (err) {
       this.log.warn({ err }, 'MQTT reap failed');
     }
-    // Parked in-flight state is only useful for a quick resume.
-    const old = Date.now() - 10 * 60_000;
-    for (const [id, p] of this.parked) if (p.at < old) this.parked.delete(id);
+    this.sessions.expireParked();
   }
 
   /** CONNECT deadline and keep-alive, checked for every connection twice a second. */
@@ -480,14 +328,6 @@ export class MqttBroker implements Subscriber<undefined> {
   }
 }
 
-/** A connection's session write on its way to the store, and whether another must follow it. */
-interface SaveJob {
-  again: boolean;
-  /** Callers waiting for the next write to finish. */
-  next: (() => void)[];
-  done: Promise<void>;
-}
-
 function storedOf(pub: Publication): StoredMessage {
   const m: StoredMessage = {
     topic: pub.channel,
@@ -499,30 +339,4 @@ function storedOf(pub: Publication): StoredMessage {
   if (pub.props) m.props = pub.props;
   if (pub.info?.transport === 'mqtt') m.origin = pub.info.client;
   return m;
-}
-
-function sessionState(conn: MqttConnection) {
-  return {
-    subscriptions: [...(conn.subscriptions?.values() ?? [])],
-    expiryInterval: conn.expiryInterval,
-    incomingQos2: [...(conn.incomingQos2 ?? [])],
-  };
-}
-
-function sameMessage(a: StoredMessage, b: StoredMessage | undefined): boolean {
-  return (
-    b !== undefined && a.topic === b.topic && a.qos === b.qos && Buffer.compare(a.payload, b.payload) === 0
-  );
-}
-
-/** The queue with a publication that is in it twice (see requeueCollected) kept at its first place. */
-function oncePerPublication(queue: StoredMessage[]): StoredMessage[] {
-  const seen = new Set<string>();
-  return queue.filter((m) => {
-    if (m.key === undefined) return true;
-    const id = `${m.topic}\n${m.key}`;
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return true;
-  });
 }

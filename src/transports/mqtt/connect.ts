@@ -103,16 +103,16 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
   if (conn.state !== 'connecting') return;
 
   const cleanStart = p.clean !== false;
-  let claim: Awaited<ReturnType<typeof b.claim>>;
+  let claim: Awaited<ReturnType<typeof b.sessions.claim>>;
   try {
-    claim = await b.claim(conn, cleanStart);
+    claim = await b.sessions.claim(conn, cleanStart);
   } catch (err) {
     refuse(conn, RC.SERVER_UNAVAILABLE, `the session store is unavailable: ${(err as Error).message}`);
   }
   if (!claim.ok) refuse(conn, RC.NOT_AUTHORIZED, `client id ${clientId} belongs to another user`);
   if (!claim.ok) return;
   // Closed while the store answered: the session it now holds goes back at once.
-  if (conn.state !== 'connecting') return b.abandon(conn);
+  if (conn.state !== 'connecting') return b.sessions.abandon(conn);
   const stored = cleanStart ? undefined : claim.session;
   if (stored) {
     conn.incomingQos2 = stored.incomingQos2.length > 0 ? new Set(stored.incomingQos2) : undefined;
@@ -122,7 +122,7 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
     conn.will = will;
     await b.store.setWill(clientId, conn.id, will);
   }
-  if (conn.state !== 'connecting') return b.abandon(conn);
+  if (conn.state !== 'connecting') return b.sessions.abandon(conn);
 
   const connack: IConnackPacket = {
     cmd: 'connack',
@@ -147,7 +147,7 @@ export async function handleConnect(conn: MqttConnection, p: IConnectPacket): Pr
   b.connected(conn);
   // What the client sent behind CONNECT comes before anything that arrives from now on.
   conn.drainBacklog();
-  await b.resume(conn, stored !== undefined);
+  await b.sessions.resume(conn, stored !== undefined);
 }
 
 /** Answers CONNACK with the reason, then the connection is closed by the thrown MqttClose. */

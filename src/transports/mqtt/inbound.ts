@@ -105,7 +105,7 @@ export function handlePublish(conn: MqttConnection, p: IPublishPacket): void {
     conn.incomingQos2.add(id);
     conn.inboundInflight--;
     counted = false;
-    saved = b.saveSession(conn);
+    saved = b.sessions.saveSession(conn);
   }
   const message = {
     topic,
@@ -150,7 +150,7 @@ function isUtf8(bytes: Uint8Array): boolean {
 export function handlePubrel(conn: MqttConnection, p: IPubrelPacket): void {
   const id = p.messageId ?? 0;
   const known = conn.incomingQos2?.delete(id) === true;
-  if (known) conn.broker.saveSession(conn);
+  if (known) conn.broker.sessions.saveSession(conn);
   conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: known ? 0 : RC.PACKET_ID_NOT_FOUND });
 }
 
@@ -203,7 +203,7 @@ export function handleSubscribe(conn: MqttConnection, p: ISubscribePacket): void
     if (parsed.group === undefined) retainedFor.push([sub, isNew]);
   }
   conn.send({ cmd: 'suback', messageId: p.messageId, granted, reasonCode: 0 } as never);
-  if (changed) b.saveSession(conn);
+  if (changed) b.sessions.saveSession(conn);
   for (const [sub, isNew] of retainedFor) {
     const rh = sub.retainHandling ?? 0;
     if (rh === 2 || (rh === 1 && !isNew)) continue;
@@ -231,5 +231,5 @@ export function handleUnsubscribe(conn: MqttConnection, p: IUnsubscribePacket): 
       granted: reasons,
     } as never);
   else conn.send({ cmd: 'unsuback', messageId: p.messageId } as never);
-  b.saveSession(conn);
+  b.sessions.saveSession(conn);
 }
