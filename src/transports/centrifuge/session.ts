@@ -4,6 +4,7 @@
 // refresh, publish, history, presence - and what the server API asks of a connection.
 
 import { ANONYMOUS, type Identity, identityFromClaims } from '../../auth/identity.js';
+import type { AccessContext } from '../../auth/policy.js';
 import { TokenError, tokenReplyError } from '../../auth/tokens.js';
 import { Disconnects, HeraldError, Unsubscribes } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
@@ -17,6 +18,10 @@ import { Closed, ProtocolViolation } from './session-base.js';
 export type { SessionContext } from './session-base.js';
 
 export const SERVER_VERSION = 'herald 0.1.0';
+
+/** The access context of a publish, shared rather than made per command (the policy only reads it). */
+const SUBSCRIBED: AccessContext = Object.freeze({ subscribed: true });
+const NOT_SUBSCRIBED: AccessContext = Object.freeze({ subscribed: false });
 
 import { type Attached, SubscribingSession } from './session-subscriptions.js';
 
@@ -177,7 +182,12 @@ export class ClientSession extends SubscribingSession {
     // every channel has its own subscriber.
     const req: PublishRequest = data instanceof Uint8Array ? fromBytes(data) : { data };
     req.info = this.info;
-    await this.ctx.clients.publish(this.identity, channel, req, { subscribed: this.subs.has(channel) });
+    await this.ctx.clients.publish(
+      this.identity,
+      channel,
+      req,
+      this.subs.has(channel) ? SUBSCRIBED : NOT_SUBSCRIBED,
+    );
     return {};
   }
 
