@@ -130,6 +130,13 @@ export interface MqttStore {
    */
   enqueue(message: StoredMessage): Promise<void>;
 
+  /**
+   * False when enqueue() of a message on this topic would do nothing now (no offline session can
+   * match it), so the caller need not build the message at all: every publication of every door
+   * reaches enqueue, and most nodes have no offline MQTT session. Absent: assume it may queue.
+   */
+  mayQueue?(topic: string): boolean;
+
   /** Stores (or, with an empty payload, clears) the topic's retained message. */
   setRetained(message: StoredMessage): Promise<void>;
   /** Retained messages whose topic matches the filter (`$` topics only for filters naming them). */

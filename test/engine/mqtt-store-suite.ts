@@ -239,6 +239,20 @@ export function mqttStoreSuite(name: string, makeWorld: () => Promise<StoreWorld
       });
     });
 
+    test('mayQueue: never false for a topic an offline session would queue', async () => {
+      await withWorld(async (_w, s) => {
+        // The broker skips building the message when this says false: a wrong false loses messages.
+        await offline(s, 'c1', [{ filter: 'm/+', qos: 1 }]);
+        assert.notEqual(s.mayQueue?.('m/x'), false);
+        await s.enqueue(msg('m/x', 1, 'kept'));
+        const q = await drain(s, 'c1');
+        assert.deepEqual(
+          q.map((m) => m.payload.toString()),
+          ['kept'],
+        );
+      });
+    });
+
     test('enqueue: past sessionQueue the oldest are dropped and counted', async () => {
       const w = await makeWorld();
       try {

@@ -306,3 +306,30 @@ describe('Redis MQTT store', { skip }, () => {
     }
   });
 });
+
+describe('MqttStore.mayQueue on the memory engine', () => {
+  test('false while no offline session subscribes, true once one does', async () => {
+    const engine = new MemoryEngine();
+    try {
+      const s = engine.mqttStore({ node: 'a', sessionQueue: 100 });
+      assert.equal(s.mayQueue?.('t/1'), false);
+      await s.claim('c1', 'u', false, 'a', 'k1', true);
+      await s.saveSession('c1', 'k1', {
+        subscriptions: [{ filter: 't/#', qos: 1 }],
+        expiryInterval: 60,
+        incomingQos2: [],
+      });
+      // Online sessions get live delivery, not a queue.
+      assert.equal(s.mayQueue?.('t/1'), false);
+      await s.release(
+        'c1',
+        'k1',
+        { subscriptions: [{ filter: 't/#', qos: 1 }], expiryInterval: 60, incomingQos2: [] },
+        [],
+      );
+      assert.equal(s.mayQueue?.('t/1'), true);
+    } finally {
+      await engine.close();
+    }
+  });
+});

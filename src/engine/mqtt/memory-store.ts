@@ -188,6 +188,10 @@ export class MemoryMqttStore implements MqttStore {
     return queue.filter((m) => !expired(m, now)).map(copyMessage);
   }
 
+  mayQueue(_topic: string): boolean {
+    return this.data.offlineFilters.size > 0;
+  }
+
   async enqueue(message: StoredMessage): Promise<void> {
     const d = this.data;
     if (message.qos === 0 || d.offlineFilters.size === 0) return;

@@ -185,6 +185,10 @@ export class RedisMqttStore implements MqttStore {
     return out;
   }
 
+  mayQueue(topic: string): boolean {
+    return this.cache.mayMatch(topic);
+  }
+
   async enqueue(message: StoredMessage): Promise<void> {
     if (message.qos === 0 || !this.cache.mayMatch(message.topic)) return;
     const drops = await this.run(() =>

@@ -268,12 +268,16 @@ export class MqttBroker implements Subscriber<undefined> {
 
   /** Once per publication in the cluster, on the node that made it: the retained store and offline queues. */
   private published(pub: Publication): void {
+    // Most publications are neither retained nor wanted by an offline session: then nothing is
+    // built (the payload's bytes, the message, two promises) for them.
+    const queue = (pub.qos ?? DEFAULT_QOS) > 0 && this.store.mayQueue?.(pub.channel) !== false;
+    if (!pub.retain && !queue) return;
     const m = storedOf(pub);
     if (pub.retain)
       this.store
         .setRetained(m)
         .catch((err) => this.log.warn({ err, channel: pub.channel }, 'MQTT retain failed'));
-    if (m.qos > 0)
+    if (queue)
       this.store
         .enqueue(m)
         .catch((err) => this.log.warn({ err, channel: pub.channel }, 'MQTT enqueue failed'));
