@@ -251,6 +251,13 @@ describe('MQTT 5', () => {
         properties: { willDelayInterval: 1 },
       },
     };
+    // A second delayed will, from a client that goes after c2 below: its arrival tells that c2's
+    // delay (the same length, started earlier) has run out too.
+    const marker = await MqttTestClient.connect(url, {
+      ...opts,
+      clientId: 'delayed-will-marker',
+      will: { ...opts.will, topic: 'wd/marker', payload: Buffer.from('marker') },
+    });
     const c1 = await MqttTestClient.connect(url, opts);
     const started = Date.now();
     c1.client.stream.destroy();
@@ -268,10 +275,10 @@ describe('MQTT 5', () => {
     });
     delayless.client.end(true, { reasonCode: 0x04 });
     assert.equal((await watcher.next()).topic, 'wd/now');
-    await new Promise((r) => setTimeout(r, 1300)); // past c2's will delay: it must not come
-    await server.herald.hub.publish('wd/end', { data: 'end', qos: 1 });
+    marker.client.stream.destroy();
+    // c2's will must not come before the marker's, whose delay started after c2's.
     assert.deepEqual(
-      (await watcher.upTo((x) => x.topic === 'wd/end')).map((x) => x.topic),
+      (await watcher.upTo((x) => x.topic === 'wd/marker', 4000)).map((x) => x.topic),
       [],
     );
     await c3.end();
@@ -284,6 +291,7 @@ describe('MQTT 5', () => {
     await s.subscribe('ex/#', 1);
     await s.end();
     const pub = await MqttTestClient.connect(url, V5);
+    const shortExpires = Date.now() + 1000;
     await pub.client.publishAsync('ex/short', 'gone', { qos: 1, properties: { messageExpiryInterval: 1 } });
     await pub.client.publishAsync('ex/long', 'kept', { qos: 1, properties: { messageExpiryInterval: 100 } });
     await pub.client.publishAsync('ex/ret', 'r', {
@@ -291,8 +299,8 @@ describe('MQTT 5', () => {
       retain: true,
       properties: { messageExpiryInterval: 50 },
     });
-    await until(() => Date.now() > 0, { what: 'noop' });
-    await new Promise((r) => setTimeout(r, 1100)); // the expiry is the point of this test
+    // The expiry is the point of this test: the event waited for is the clock passing it.
+    await until(() => Date.now() > shortExpires + 50, { what: 'ex/short to expire', timeoutMs: 3000 });
     const back = await MqttTestClient.connect(url, opts);
     const seen: IPublishPacket[] = [];
     back.client.on('packetreceive', (p) => {
