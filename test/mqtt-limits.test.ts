@@ -3,13 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startHerald, type TestServer } from './helpers/herald.js';
-import { MqttTestClient, publishHeader, RawMqtt } from './helpers/mqtt.js';
+import { Bystander, MqttTestClient, publishHeader, RawMqtt } from './helpers/mqtt.js';
 
 describe('MQTT limits and bad input', () => {
   let server: TestServer;
   let port: number;
-  let bystander: MqttTestClient;
-  let n = 0;
+  let bystander: Bystander;
   before(async () => {
     server = await startHerald({
       mqttPort: 'auto',
@@ -23,21 +22,12 @@ describe('MQTT limits and bad input', () => {
       publishBurst: 5,
     });
     port = server.mqttPort!;
-    bystander = await MqttTestClient.connect(`mqtt://127.0.0.1:${port}`);
-    await bystander.subscribe('by/t', 1);
+    bystander = await Bystander.on(port, (topic, text) => server.herald.hub.publish(topic, { data: text }));
   });
   after(async () => {
     await bystander.end();
     await server.stop();
   });
-
-  /** The server still serves everyone else. */
-  async function othersGoOn(): Promise<void> {
-    const text = `still here ${++n}`;
-    await server.herald.hub.publish('by/t', { data: text });
-    assert.equal((await bystander.next()).payload.toString(), text);
-    assert.equal(bystander.client.connected, true);
-  }
 
   test('a packet larger than the limit is refused from its fixed header: v5 DISCONNECT 0x95', async () => {
     const raw = await RawMqtt.connected(port);
@@ -47,13 +37,13 @@ describe('MQTT limits and bad input', () => {
     const raw4 = await RawMqtt.connected(port, {}, 4);
     raw4.write(publishHeader(70_000 + 1024));
     assert.equal(await raw4.closedWithin(2000), true);
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('a socket that never sends CONNECT is closed after mqttConnectTimeout', async () => {
     const raw = await RawMqtt.open(port);
     assert.equal(await raw.closedWithin(3000), true);
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('mqttMaxSubscriptions: SUBACK 0x97 (3.1.1: 0x80) for the filters past it', async () => {
@@ -87,7 +77,7 @@ describe('MQTT limits and bad input', () => {
     assert.deepEqual((await raw4.packet('suback', 4)).granted, [1, 1, 0x80]);
     raw.destroy();
     raw4.destroy();
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('mqttMaxFiltersPerSubscribe: a SUBSCRIBE with more filters closes the client (v5 0x97)', async () => {
@@ -96,7 +86,7 @@ describe('MQTT limits and bad input', () => {
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions });
     assert.equal((await raw.packet('disconnect')).reasonCode, 0x97);
     assert.equal(await raw.closedWithin(2000), true);
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('mqttMaxUserProperties: CONNECT refused with 0x83, PUBLISH closes with 0x83', async () => {
@@ -116,7 +106,7 @@ describe('MQTT limits and bad input', () => {
     });
     assert.equal((await ok.packet('disconnect')).reasonCode, 0x83);
     assert.equal((await server.herald.hub.history('u/t')).position.offset, 0);
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('invalid filters fail alone: a/#/b, a+, 200 levels, an empty $share group', async () => {
@@ -143,7 +133,7 @@ describe('MQTT limits and bad input', () => {
       await raw.packet('pingresp', level);
       raw.destroy();
     }
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('a will topic with wildcards: v5 CONNACK 0x90, 3.1.1 closed', async () => {
@@ -165,7 +155,7 @@ describe('MQTT limits and bad input', () => {
       4,
     );
     assert.equal(await raw4.closedWithin(2000), true);
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('PUBREL for an unknown id gets PUBCOMP 0x92; a PUBACK for an id never sent is ignored', async () => {
@@ -178,7 +168,7 @@ describe('MQTT limits and bad input', () => {
     raw.send({ cmd: 'pingreq' });
     await raw.packet('pingresp');
     raw.destroy();
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('packet id 0, QoS 3, reserved flags, a second CONNECT: closed', async () => {
@@ -202,7 +192,7 @@ describe('MQTT limits and bad input', () => {
       keepalive: 60,
     });
     assert.equal((await again.packet('disconnect')).reasonCode, 0x82);
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('protocol name and level that do not belong together: CONNACK "unacceptable protocol version"', async () => {
@@ -216,7 +206,7 @@ describe('MQTT limits and bad input', () => {
       assert.deepEqual([...raw.received.subarray(0, 4)], [0x20, 2, 0, 1]);
       assert.equal(await raw.closedWithin(2000), true);
     }
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('publishRate: past the burst v5 gets DISCONNECT 0x96, 3.1.1 is closed', async () => {
@@ -230,7 +220,7 @@ describe('MQTT limits and bad input', () => {
       if (level === 5) assert.equal((await raw.packet('disconnect')).reasonCode, 0x96);
       assert.equal(await raw.closedWithin(2000), true);
     }
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('mqttMaxInflight: at most that many unacknowledged QoS 1 messages; the rest wait their turn', async () => {
@@ -239,7 +229,7 @@ describe('MQTT limits and bad input', () => {
     await raw.packet('suback', 4);
     for (let i = 0; i < 4; i++) await server.herald.hub.publish('inf/t', { data: `m${i}` });
     const second = await raw.packet('publish', 4, 1);
-    await othersGoOn(); // time for more to arrive, were the window not kept
+    await bystander.goesOn(); // time for more to arrive, were the window not kept
     assert.equal(raw.packets(4).filter((p) => p.cmd === 'publish').length, 2);
     raw.send({ cmd: 'puback', messageId: second.messageId }, 4);
     const third = await raw.packet('publish', 4, 2);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Packet } from 'mqtt-packet';
 import { startHerald, type TestServer } from './helpers/herald.js';
-import { MqttTestClient, RawMqtt } from './helpers/mqtt.js';
+import { Bystander, RawMqtt } from './helpers/mqtt.js';
 
 /** A v5 QoS 2 PUBLISH to `t` (no properties) with packet id `id`. */
 function qos2v5(id: number): Buffer {
@@ -15,24 +15,16 @@ function qos2v5(id: number): Buffer {
 describe('MQTT protocol state', () => {
   let server: TestServer;
   let port: number;
-  let bystander: MqttTestClient;
-  let n = 0;
+  let bystander: Bystander;
   before(async () => {
     server = await startHerald({ mqttPort: 'auto', mqttReceiveMaximum: 10, publishRate: 0 });
     port = server.mqttPort!;
-    bystander = await MqttTestClient.connect(`mqtt://127.0.0.1:${port}`);
-    await bystander.subscribe('by/t', 1);
+    bystander = await Bystander.on(port, (topic, text) => server.herald.hub.publish(topic, { data: text }));
   });
   after(async () => {
     await bystander.end();
     await server.stop();
   });
-
-  async function othersGoOn(): Promise<void> {
-    const text = `still here ${++n}`;
-    await server.herald.hub.publish('by/t', { data: text });
-    assert.equal((await bystander.next()).payload.toString(), text);
-  }
 
   test('v5: exactly Receive Maximum QoS 2 publishes in one burst are accepted; one more is 0x93', async () => {
     const raw = await RawMqtt.connected(port);
@@ -57,7 +49,7 @@ describe('MQTT protocol state', () => {
     raw.write(qos2v5(12));
     assert.equal((await raw.packet('disconnect')).reasonCode, 0x93);
     assert.equal(await raw.closedWithin(2000), true);
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('PUBREC for an id never sent gets PUBREL 0x92, also with a session; a repeated PUBREC gets PUBREL 0', async () => {
@@ -87,7 +79,7 @@ describe('MQTT protocol state', () => {
     raw.send({ cmd: 'pingreq' });
     await raw.packet('pingresp');
     raw.destroy();
-    await othersGoOn();
+    await bystander.goesOn();
   });
 
   test('3.1.1: password flag without user name flag is a protocol error (MQTT-3.1.2-22); v5 allows it', async () => {
@@ -103,6 +95,6 @@ describe('MQTT protocol state', () => {
     v5.write(Buffer.from([0x10, b5.length, ...b5]));
     assert.equal((await v5.packet('connack')).reasonCode, 0);
     v5.destroy();
-    await othersGoOn();
+    await bystander.goesOn();
   });
 });

@@ -328,3 +328,39 @@ export function publishHeader(length: number): Buffer {
 }
 
 export const CONNACK_OK = Buffer.from([0x20, 0x02, 0x00, 0x00]);
+
+/**
+ * A subscriber that is not part of the misbehaviour under test: after each bad input, `goesOn()`
+ * checks that the server still serves it (a publication reaches it, its connection is up).
+ */
+export class Bystander {
+  private n = 0;
+
+  private constructor(
+    private readonly client: MqttTestClient,
+    private readonly publish: (topic: string, text: string) => Promise<unknown>,
+  ) {}
+
+  static async on(
+    port: number,
+    publish: (topic: string, text: string) => Promise<unknown>,
+  ): Promise<Bystander> {
+    const client = await MqttTestClient.connect(`mqtt://127.0.0.1:${port}`);
+    await client.subscribe(BYSTANDER_TOPIC, 1);
+    return new Bystander(client, publish);
+  }
+
+  async goesOn(): Promise<void> {
+    const text = `still here ${++this.n}`;
+    await this.publish(BYSTANDER_TOPIC, text);
+    const m = await this.client.next();
+    if (m.payload.toString() !== text) throw new Error(`bystander got ${m.payload.toString()}, not ${text}`);
+    if (!this.client.client.connected) throw new Error('bystander was disconnected');
+  }
+
+  end(): Promise<void> {
+    return this.client.end();
+  }
+}
+
+const BYSTANDER_TOPIC = 'by/t';
