@@ -21,7 +21,8 @@ export const apiDoor: Door = {
         { parseAs: 'buffer', bodyLimit: config.maxRequestBody },
         (_req, body, done) => done(null, body),
       );
-      // Before the body is read: a caller without access cannot make us buffer anything.
+      // Before the body is read: a caller without access cannot make us buffer anything. The direct
+      // path (fast-path.ts) makes these checks itself: a new one here must go there too.
       api.addHook('onRequest', async (req) => {
         checkOrigin(config.apiAllowedOrigins, req.headers.origin);
         // req.ip is the socket address, or X-Forwarded-For's client when it came through a

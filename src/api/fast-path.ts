@@ -5,7 +5,8 @@
 // here first, from the headers alone; any request this path is not sure about (an Origin header,
 // chunked or oversized bodies, other media types, a refused caller, a proxy's X-Forwarded-For)
 // goes to fastify untouched, so every error and every CORS answer still comes from one place.
-// The answer is byte-for-byte what the fastify route sends (headers, status, body).
+// The answer is byte-for-byte what the fastify route sends (headers, status, body). The price: a
+// check added to the API's fastify hook (door.ts) must be added to directMethod below as well.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
