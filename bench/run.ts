@@ -16,6 +16,7 @@ import type { BenchContext } from './scenarios/context.js';
 import { type EchoResult, echo } from './scenarios/echo.js';
 import { type FanoutResult, fanout } from './scenarios/fanout.js';
 import { type IdleResult, idle } from './scenarios/idle.js';
+import { latencyInterleaved } from './scenarios/latency.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, 'results');
@@ -472,6 +473,42 @@ async function guarded(id: string, fn: () => Promise<void>): Promise<void> {
   }
 }
 
+/**
+ * p50/p99 at 25,000 deliveries/s with the bare ws broadcast and Herald running side by side and
+ * taking turns (scenarios/latency.ts): the row the latency target is read from.
+ */
+async function latencyRows(door: DoorAdapter, subscribers: number): Promise<void> {
+  const id = `latency-${door.name}-${subscribers}`;
+  ctx.log(id);
+  const out = await latencyInterleaved(
+    ctx,
+    start,
+    {
+      baseline: servers.includes('baseline') ? { kind: 'baseline', adapter: 'chat' } : undefined,
+      herald: servers.includes('herald') ? { kind: 'herald', adapter: door.name } : undefined,
+    },
+    subscribers,
+    25_000,
+  );
+  raw[id] = out;
+  const label = `latency ${door.name}, ${subscribers} subs (interleaved with bare ws)`;
+  const cpu = `${cpuText(out.baseline)} | ${cpuText(out.herald)}`;
+  for (const q of ['p50', 'p99'] as const) {
+    const b = out.baseline?.[q] ?? Number.NaN;
+    const h = out.herald?.[q] ?? Number.NaN;
+    rows.push({
+      scenario: label,
+      metric: `${q} ms at 25k/s`,
+      baseline: b,
+      herald: h,
+      ratio: b / h,
+      target: q === 'p99' ? '<= bare ws' : '',
+      met: q === 'p99' ? h <= b : undefined,
+      cpu,
+    });
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   if (ctx.heraldFlags.length) mkdirSync(profileDir, { recursive: true });
@@ -516,6 +553,12 @@ async function main(): Promise<void> {
           heraldKind: 'cluster',
         }),
       );
+  }
+  const latencyN = quick ? 200 : 1000;
+  for (const door of adapters) {
+    const id = `latency-${door.name}-${latencyN}`;
+    if (!selected(id) || !door.available || door.maxSubscribers !== undefined) continue;
+    await guarded(id, () => latencyRows(door, latencyN));
   }
   if (selected('api-publish')) await guarded('api-publish', () => apiPublishRows('memory'));
   if (selected('redis-publish')) {

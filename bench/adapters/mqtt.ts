@@ -1,8 +1,11 @@
-// MQTT at QoS 0 over TCP (mqtt.js): subscribers subscribe to the channel as a topic, the publisher is
-// an MQTT client too. `base` is mqtt://127.0.0.1:PORT (Herald's MQTT listener, or mosquitto as the
-// MQTT baseline). The stream is built here so each client binds its load process's source address.
-import { createConnection } from 'node:net';
+// MQTT at QoS 0 over TCP: subscribers subscribe to the channel as a topic, the publisher is an MQTT
+// client too. `base` is mqtt://127.0.0.1:PORT (Herald's MQTT listener, or mosquitto as the MQTT
+// baseline). Subscribers are raw sockets read by a small PUBLISH parser, as the other doors' readers
+// are raw: mqtt.js's client costs the load side half again as much per message as a `ws` client,
+// and the load side's time is in every latency figure. The publisher (one connection) is mqtt.js.
+import { createConnection, type Socket } from 'node:net';
 import { MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import type {
   Connection,
   ConnectOptions,
@@ -27,14 +30,7 @@ function open(opts: ConnectOptions): Promise<MqttClient> {
 const mqtt: DoorAdapter = {
   name: 'mqtt',
   available: true,
-  async subscribe(opts: SubscribeOptions): Promise<Connection> {
-    const client = await open(opts);
-    client.on('message', (_topic, message: Buffer) => opts.onPayload(message.toString('latin1')));
-    await client.subscribeAsync(opts.channel, { qos: 0 });
-    client.on('error', () => {});
-    client.once('close', () => opts.onClose());
-    return { close: () => client.end(true) };
-  },
+  subscribe: (opts: SubscribeOptions): Promise<Connection> => rawSubscriber(opts),
   async publisher(opts: ConnectOptions): Promise<PublisherConnection> {
     const client = await open(opts);
     client.on('error', () => {});
@@ -46,3 +42,86 @@ const mqtt: DoorAdapter = {
 };
 
 export default mqtt;
+
+let clientSeq = 0;
+const PINGREQ = Buffer.from([0xc0, 0]);
+
+/**
+ * One subscriber on a raw socket: CONNECT (3.1.1, clean), SUBSCRIBE at QoS 0, then every PUBLISH's
+ * payload to `onPayload`. Resolves at SUBACK, when publications will reach it.
+ */
+function rawSubscriber(opts: SubscribeOptions): Promise<Connection> {
+  const url = new URL(opts.base);
+  const socket: Socket = createConnection({
+    host: url.hostname,
+    port: Number(url.port),
+    localAddress: opts.localAddress,
+  });
+  socket.setNoDelay(true);
+  const clientId = `bench-${process.pid}-${++clientSeq}`;
+  socket.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 60,
+      clientId,
+    }),
+  );
+  // Keep-alive 60 s: one PINGREQ every 30 s keeps a long run's subscriber connected.
+  const ping = setInterval(() => socket.write(PINGREQ), 30_000).unref();
+  return new Promise((resolve, reject) => {
+    let pending: Buffer | undefined;
+    let subscribed = false;
+    socket.on('data', (chunk: Buffer) => {
+      const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+      let at = 0;
+      for (;;) {
+        if (buf.length - at < 2) break;
+        // Remaining length: a varint of up to 4 bytes after the first.
+        let len = 0;
+        let mul = 1;
+        let i = at + 1;
+        let done = false;
+        for (; i < buf.length && i < at + 5; i++) {
+          len += (buf[i] & 0x7f) * mul;
+          mul *= 128;
+          if ((buf[i] & 0x80) === 0) {
+            done = true;
+            break;
+          }
+        }
+        if (!done) break;
+        const body = i + 1;
+        if (buf.length < body + len) break;
+        const type = buf[at] >> 4;
+        if (type === 3) {
+          const qos = (buf[at] >> 1) & 3;
+          const topicLen = buf.readUInt16BE(body);
+          const from = body + 2 + topicLen + (qos > 0 ? 2 : 0);
+          opts.onPayload(buf.toString('latin1', from, body + len));
+        } else if (type === 2) {
+          socket.write(
+            mqttPacket.generate({
+              cmd: 'subscribe',
+              messageId: 1,
+              subscriptions: [{ topic: opts.channel, qos: 0 }],
+            }),
+          );
+        } else if (type === 9 && !subscribed) {
+          subscribed = true;
+          resolve({ close: () => socket.destroy() });
+        }
+        at = body + len;
+      }
+      pending = at < buf.length ? buf.subarray(at) : undefined;
+    });
+    socket.once('error', (err) => reject(err));
+    socket.once('close', () => {
+      clearInterval(ping);
+      if (!subscribed) reject(new Error('closed before SUBACK'));
+      opts.onClose();
+    });
+  });
+}

@@ -1,0 +1,171 @@
+// Latency at a fixed rate, interleaved: the bare ws broadcast and Herald both run, each with its own
+// N subscribers and publisher, and take turns in short slices (ws, Herald, Herald, ws, ...) at the
+// same offered rate. On a shared machine whose load moves by the second, two servers measured one
+// after the other saw different machines; here a drift falls on both alike, and each side's
+// histogram is the sum of its own slices. The fan-out scenario's 25k/s step, one slice at a time,
+// gives one run's noise; this row is the one the latency target is read from.
+
+import { CONNECTIONS_PER_WORKER, Generator, type LoadProcess, shares } from '../lib/generator.js';
+import { Histogram } from '../lib/hist.js';
+import { CpuMeter } from '../lib/proc.js';
+import { type RunningServer, type ServerKind, sleep } from '../lib/servers.js';
+import type { BenchContext, StartServer } from './context.js';
+
+export interface LatencySide {
+  slices: number;
+  sent: number;
+  received: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  serverCpu: number;
+  generatorCpu: number;
+}
+
+interface Lane {
+  server: RunningServer;
+  subs: LoadProcess[];
+  pub: LoadProcess;
+  connected: number;
+  hist: Histogram;
+  sent: number;
+  received: number;
+  slices: number;
+  cpuServer: number;
+  cpuGenerator: number;
+  serverMeter: CpuMeter;
+  genMeter: CpuMeter;
+}
+
+export async function latencyInterleaved(
+  ctx: BenchContext,
+  start: StartServer,
+  sides: { baseline?: { kind: ServerKind; adapter: string }; herald?: { kind: ServerKind; adapter: string } },
+  subscribers: number,
+  deliveriesPerSec: number,
+): Promise<{ baseline?: LatencySide; herald?: LatencySide }> {
+  const slices = ctx.quick ? 3 : 8;
+  const sliceMs = ctx.quick ? 800 : 1500;
+  const gen = new Generator(ctx.generatorCore);
+  const started: RunningServer[] = [];
+  let stepNo = 1000;
+  try {
+    const lanes: Partial<Record<'baseline' | 'herald', Lane>> = {};
+    for (const name of ['baseline', 'herald'] as const) {
+      const side = sides[name];
+      if (!side) continue;
+      const server = await start(side.kind);
+      started.push(server);
+      lanes[name] = await openLane(gen, server, side.adapter, subscribers);
+    }
+    const both = lanes.baseline !== undefined && lanes.herald !== undefined;
+    for (let i = 0; i < slices; i++) {
+      // ABBA: neither side always goes right after the other's slice.
+      const turn: ('baseline' | 'herald')[] = both
+        ? i % 2 === 0
+          ? ['baseline', 'herald']
+          : ['herald', 'baseline']
+        : [lanes.baseline ? 'baseline' : 'herald'];
+      for (const name of turn) await slice(lanes[name]!, ++stepNo, sliceMs, deliveriesPerSec);
+    }
+    const out: { baseline?: LatencySide; herald?: LatencySide } = {};
+    for (const name of ['baseline', 'herald'] as const) {
+      const lane = lanes[name];
+      if (!lane) continue;
+      out[name] = {
+        slices: lane.slices,
+        sent: lane.sent,
+        received: lane.received,
+        p50: lane.hist.quantile(0.5),
+        p90: lane.hist.quantile(0.9),
+        p99: lane.hist.quantile(0.99),
+        p999: lane.hist.quantile(0.999),
+        serverCpu: lane.cpuServer / lane.slices,
+        generatorCpu: lane.cpuGenerator / lane.slices,
+      };
+      ctx.log(
+        `  ${name} ${sides[name]?.adapter} ${subscribers}: ${lane.slices} slices, ` +
+          `${((lane.received / Math.max(1, lane.sent * lane.connected)) * 100).toFixed(1)}% delivered, ` +
+          `p50 ${out[name].p50.toFixed(2)} p90 ${out[name].p90.toFixed(2)} p99 ${out[name].p99.toFixed(2)} ` +
+          `p99.9 ${out[name].p999.toFixed(2)} ms, cpu server ${out[name].serverCpu.toFixed(2)}`,
+      );
+    }
+    return out;
+  } finally {
+    await Promise.all(gen.processes.map((p) => p.call({ op: 'close' }, 10_000).catch(() => {})));
+    await gen.stop();
+    for (const s of started) await s.stop();
+  }
+}
+
+async function openLane(
+  gen: Generator,
+  server: RunningServer,
+  adapter: string,
+  subscribers: number,
+): Promise<Lane> {
+  const subs = await gen.spawn(Math.ceil(subscribers / CONNECTIONS_PER_WORKER));
+  const [pub] = await gen.spawn(1);
+  const counts = shares(subscribers, subs.length);
+  const base = adapter === 'mqtt' ? (server.mqttBase ?? server.base) : server.base;
+  const opened = await Promise.all(
+    subs.map((p, i) =>
+      p.call<{ opened: number; failed: number; firstError?: string }>(
+        { op: 'subscribe', adapter, base, channel: 'chat', count: counts[i], concurrency: 50 },
+        120_000,
+      ),
+    ),
+  );
+  const connected = opened.reduce((s, o) => s + o.opened, 0);
+  if (connected === 0)
+    throw new Error(`no subscriber connected (${opened.find((o) => o.firstError)?.firstError})`);
+  const pubBase = adapter === 'mqtt' ? base : (server.publishBase ?? server.base);
+  await pub.call({ op: 'publisher', adapter, base: pubBase, channel: 'chat' });
+  await sleep(300);
+  return {
+    server,
+    subs,
+    pub,
+    connected,
+    hist: new Histogram(),
+    sent: 0,
+    received: 0,
+    slices: 0,
+    cpuServer: 0,
+    cpuGenerator: 0,
+    serverMeter: new CpuMeter(() => server.pids),
+    genMeter: new CpuMeter(() => [...subs, pub].map((p) => p.pid)),
+  };
+}
+
+async function slice(lane: Lane, step: number, ms: number, deliveriesPerSec: number): Promise<void> {
+  const { subs, pub } = lane;
+  await Promise.all([...subs, pub].map((p) => p.call({ op: 'step', step })));
+  lane.serverMeter.start();
+  lane.genMeter.start();
+  const sent = await pub.call<{ sent: number; elapsedMs: number }>(
+    { op: 'publish', step, rate: deliveriesPerSec / lane.connected, durationMs: ms, size: 100, channels: 0 },
+    ms + 10_000,
+  );
+  lane.cpuServer += lane.serverMeter.share();
+  lane.cpuGenerator += lane.genMeter.share();
+  // Deliveries stop arriving within a few publication intervals at this rate; wait until they do.
+  let last = -1;
+  const until = Date.now() + 3000;
+  for (;;) {
+    await sleep(100);
+    const parts = await Promise.all(
+      subs.map((p) => p.call<{ received: number; stale: number; counts: number[] }>({ op: 'collect' })),
+    );
+    const received = parts.reduce((s, p) => s + p.received, 0);
+    if (received === last || Date.now() > until) {
+      for (const p of parts) lane.hist.merge(p);
+      lane.received += received;
+      break;
+    }
+    last = received;
+  }
+  lane.sent += sent.sent;
+  lane.slices++;
+}
