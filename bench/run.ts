@@ -16,7 +16,7 @@ import type { BenchContext } from './scenarios/context.js';
 import { type EchoResult, echo } from './scenarios/echo.js';
 import { type FanoutResult, fanout } from './scenarios/fanout.js';
 import { type IdleResult, idle } from './scenarios/idle.js';
-import { latencyInterleaved } from './scenarios/latency.js';
+import { type LatencyLaneSpec, latencyInterleaved } from './scenarios/latency.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, 'results');
@@ -480,16 +480,12 @@ async function guarded(id: string, fn: () => Promise<void>): Promise<void> {
 async function latencyRows(door: DoorAdapter, subscribers: number): Promise<void> {
   const id = `latency-${door.name}-${subscribers}`;
   ctx.log(id);
-  const out = await latencyInterleaved(
-    ctx,
-    start,
-    {
-      baseline: servers.includes('baseline') ? { kind: 'baseline', adapter: 'chat' } : undefined,
-      herald: servers.includes('herald') ? { kind: 'herald', adapter: door.name } : undefined,
-    },
-    subscribers,
-    25_000,
-  );
+  const lanes: LatencyLaneSpec[] = [];
+  if (servers.includes('baseline')) lanes.push({ name: 'baseline', kind: 'baseline', adapter: 'chat' });
+  if (servers.includes('herald')) lanes.push({ name: 'herald', kind: 'herald', adapter: door.name });
+  if (door.name === 'mqtt' && existsSync(MOSQUITTO) && servers.includes('baseline'))
+    lanes.push({ name: 'mosquitto', kind: 'mosquitto', adapter: 'mqtt' });
+  const out = await latencyInterleaved(ctx, start, lanes, subscribers, 25_000);
   raw[id] = out;
   const label = `latency ${door.name}, ${subscribers} subs (interleaved with bare ws)`;
   const cpu = `${cpuText(out.baseline)} | ${cpuText(out.herald)}`;
@@ -501,6 +497,7 @@ async function latencyRows(door: DoorAdapter, subscribers: number): Promise<void
       metric: `${q} ms at 25k/s`,
       baseline: b,
       herald: h,
+      mosquitto: out.mosquitto?.[q],
       ratio: b / h,
       target: q === 'p99' ? '<= bare ws' : '',
       met: q === 'p99' ? h <= b : undefined,

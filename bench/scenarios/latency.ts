@@ -38,42 +38,41 @@ interface Lane {
   genMeter: CpuMeter;
 }
 
+/** One server of an interleaved run: its name in the results, how it is started, its door. */
+export interface LatencyLaneSpec {
+  name: string;
+  kind: ServerKind;
+  adapter: string;
+}
+
 export async function latencyInterleaved(
   ctx: BenchContext,
   start: StartServer,
-  sides: { baseline?: { kind: ServerKind; adapter: string }; herald?: { kind: ServerKind; adapter: string } },
+  specs: LatencyLaneSpec[],
   subscribers: number,
   deliveriesPerSec: number,
-): Promise<{ baseline?: LatencySide; herald?: LatencySide }> {
+): Promise<Record<string, LatencySide>> {
   const slices = ctx.quick ? 3 : 8;
   const sliceMs = ctx.quick ? 800 : 1500;
   const gen = new Generator(ctx.generatorCore);
   const started: RunningServer[] = [];
   let stepNo = 1000;
   try {
-    const lanes: Partial<Record<'baseline' | 'herald', Lane>> = {};
-    for (const name of ['baseline', 'herald'] as const) {
-      const side = sides[name];
-      if (!side) continue;
-      const server = await start(side.kind);
+    const lanes: Lane[] = [];
+    for (const spec of specs) {
+      const server = await start(spec.kind);
       started.push(server);
-      lanes[name] = await openLane(gen, server, side.adapter, subscribers);
+      lanes.push(await openLane(gen, server, spec.adapter, subscribers));
     }
-    const both = lanes.baseline !== undefined && lanes.herald !== undefined;
     for (let i = 0; i < slices; i++) {
-      // ABBA: neither side always goes right after the other's slice.
-      const turn: ('baseline' | 'herald')[] = both
-        ? i % 2 === 0
-          ? ['baseline', 'herald']
-          : ['herald', 'baseline']
-        : [lanes.baseline ? 'baseline' : 'herald'];
-      for (const name of turn) await slice(lanes[name]!, ++stepNo, sliceMs, deliveriesPerSec);
+      // Forward, then backward (ABBA for two): no server always goes right after the same other.
+      const turn = i % 2 === 0 ? lanes : [...lanes].reverse();
+      for (const lane of turn) await slice(lane, ++stepNo, sliceMs, deliveriesPerSec);
     }
-    const out: { baseline?: LatencySide; herald?: LatencySide } = {};
-    for (const name of ['baseline', 'herald'] as const) {
-      const lane = lanes[name];
-      if (!lane) continue;
-      out[name] = {
+    const out: Record<string, LatencySide> = {};
+    specs.forEach((spec, i) => {
+      const lane = lanes[i];
+      const side: LatencySide = {
         slices: lane.slices,
         sent: lane.sent,
         received: lane.received,
@@ -84,13 +83,14 @@ export async function latencyInterleaved(
         serverCpu: lane.cpuServer / lane.slices,
         generatorCpu: lane.cpuGenerator / lane.slices,
       };
+      out[spec.name] = side;
       ctx.log(
-        `  ${name} ${sides[name]?.adapter} ${subscribers}: ${lane.slices} slices, ` +
+        `  ${spec.name} ${spec.adapter} ${subscribers}: ${lane.slices} slices, ` +
           `${((lane.received / Math.max(1, lane.sent * lane.connected)) * 100).toFixed(1)}% delivered, ` +
-          `p50 ${out[name].p50.toFixed(2)} p90 ${out[name].p90.toFixed(2)} p99 ${out[name].p99.toFixed(2)} ` +
-          `p99.9 ${out[name].p999.toFixed(2)} ms, cpu server ${out[name].serverCpu.toFixed(2)}`,
+          `p50 ${side.p50.toFixed(2)} p90 ${side.p90.toFixed(2)} p99 ${side.p99.toFixed(2)} ` +
+          `p99.9 ${side.p999.toFixed(2)} ms, cpu server ${side.serverCpu.toFixed(2)}`,
       );
-    }
+    });
     return out;
   } finally {
     await Promise.all(gen.processes.map((p) => p.call({ op: 'close' }, 10_000).catch(() => {})));
