@@ -179,7 +179,6 @@ async function fanoutRows(row: FanoutRow): Promise<void> {
   for (const q of ['p50', 'p99'] as const) {
     const bq = at(r.baseline, q);
     const hq = at(r.herald, q);
-    const t = q === 'p99' && subscribers === 1000 && !row.spread;
     rows.push({
       scenario: row.label,
       metric: `${q} ms at 25k/s`,
@@ -187,8 +186,10 @@ async function fanoutRows(row: FanoutRow): Promise<void> {
       herald: hq,
       mosquitto: r.mosquitto ? at(r.mosquitto, q) : undefined,
       ratio: bq / hq,
-      target: t ? '<= 17 ms' : '',
-      met: t ? hq <= 17 : undefined,
+      // The latency target is read from the interleaved latency rows (latencyRows), not from
+      // this step, which each server runs on its own stretch of a shared machine.
+      target: '',
+      met: undefined,
       cpu: `${cpuText(r.baseline[0]?.at25k)} | ${cpuText(r.herald[0]?.at25k)}`,
     });
   }
