@@ -7,10 +7,9 @@ import type { Ticket } from '../../limits/connections.js';
 import type { FrameFormat } from '../../model/index.js';
 import type { ClientCodec, Encoded } from '../../protocol/centrifuge/codec.js';
 import { binaryFrame, textFrame } from '../../protocol/ws-frame.js';
-import { compactEvents } from '../compact-events.js';
 import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
 import { answerPing } from '../ws/pings.js';
-import { releaseReceiverBuffers, shareEmptyExtensions } from '../ws/ws-internals.js';
+import { compactConnectionEvents, releaseReceiverBuffers, shareEmptyExtensions } from '../ws/ws-internals.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
 /** A close frame can wait behind a full buffer: a peer that does not read is cut after this. */
@@ -90,7 +89,7 @@ export class WsTransport extends FrameTarget implements SessionTransport {
     this.ws.on('close', onClose);
     this.ws.on('ping', onPing);
     // The connection's listeners are all on (see compact-events.ts).
-    compactEvents(this.ws);
+    compactConnectionEvents(this.ws);
     shareEmptyExtensions(this.ws);
   }
 

@@ -8,13 +8,12 @@ import { ANONYMOUS, type Identity } from '../../auth/identity.js';
 import type { Config } from '../../config.js';
 import { CloseCodes, type HeraldError, toHeraldError } from '../../errors.js';
 import type { Ticket } from '../../limits/connections.js';
-import { compactEvents } from '../compact-events.js';
 import type { DoorContext } from '../door.js';
 import type { DoorCounters } from '../door-stats.js';
 import { takeUpgradedSocket } from '../upgrade.js';
 import { Heartbeat } from './heartbeat.js';
 import { answerPing } from './pings.js';
-import { shareEmptyExtensions, socketOf } from './ws-internals.js';
+import { compactConnectionEvents, shareEmptyExtensions, socketOf } from './ws-internals.js';
 
 export interface PlainServer {
   wss: WebSocketServer;
@@ -71,7 +70,7 @@ export function createPlainServer(
     ws.on('ping', onPing);
     onConnection(ws, identity);
     // The connection's listeners are all on (see compact-events.ts).
-    compactEvents(ws);
+    compactConnectionEvents(ws);
     shareEmptyExtensions(ws);
   };
   const open = (ws: WebSocket) => accept(ws, ANONYMOUS);
