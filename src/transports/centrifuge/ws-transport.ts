@@ -8,6 +8,7 @@ import type { FrameFormat } from '../../model/index.js';
 import type { ClientCodec, Encoded } from '../../protocol/centrifuge/codec.js';
 import { binaryFrame, textFrame } from '../../protocol/ws-frame.js';
 import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
+import { releaseReceiverSoon } from '../ws/idle-receiver.js';
 import { answerPing } from '../ws/pings.js';
 import { compactConnectionEvents, releaseReceiverBuffers, shareEmptyExtensions } from '../ws/ws-internals.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
@@ -25,6 +26,7 @@ const transports = new WeakMap<WebSocket, WsTransport>();
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const t = transports.get(this);
   if (t?.peer === undefined) return;
+  releaseReceiverSoon(this);
   if (isBinary !== t.binary) t.peer.violation();
   else t.peer.receive(data);
 }
@@ -35,7 +37,9 @@ function onError(this: WebSocket, err: Error): void {
 
 function onPing(this: WebSocket, data: Buffer): void {
   const t = transports.get(this);
-  if (t !== undefined) answerPing(this, data, t.encoding.maxBufferedBytes, () => t.peer?.slow());
+  if (t === undefined) return;
+  answerPing(this, data, t.encoding.maxBufferedBytes, () => t.peer?.slow());
+  releaseReceiverSoon(this);
 }
 
 function onClose(this: WebSocket): void {
@@ -91,6 +95,7 @@ export class WsTransport extends FrameTarget implements SessionTransport {
     // The connection's listeners are all on (see compact-events.ts).
     compactConnectionEvents(this.ws);
     shareEmptyExtensions(this.ws);
+    releaseReceiverSoon(this.ws);
   }
 
   /** Whether frames are binary (Protobuf) rather than text (JSON). */

@@ -18,6 +18,7 @@ import { connectionId } from '../connection-id.js';
 import type { Door } from '../door.js';
 import type { DoorCounters } from '../door-stats.js';
 import { FrameTarget, writeFrame } from './frame-writer.js';
+import { releaseReceiverSoon } from './idle-receiver.js';
 import { createPlainServer } from './plain-server.js';
 
 export const CHAT_CHANNEL = 'chat';
@@ -71,6 +72,7 @@ export const chatDoor: Door = {
     function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
       const session = sessions.get(this);
       if (!session) return;
+      releaseReceiverSoon(this);
       // Closed rather than dropped: a sender must not believe a message went out that did not.
       session.rate ??= publishBucket(publishRate);
       if (session.rate && !session.rate.take()) {

@@ -12,6 +12,7 @@ import type { DoorContext } from '../door.js';
 import type { DoorCounters } from '../door-stats.js';
 import { takeUpgradedSocket } from '../upgrade.js';
 import { Heartbeat } from './heartbeat.js';
+import { IdleWebSocket, releaseReceiverSoon } from './idle-receiver.js';
 import { answerPing } from './pings.js';
 import { compactConnectionEvents, shareEmptyExtensions, socketOf } from './ws-internals.js';
 
@@ -42,6 +43,8 @@ export function createPlainServer(
     clientTracking: false,
     // Answered by the shared listener below rather than ws's closure per connection (pings.ts).
     autoPong: false,
+    // A quiet connection's frame parser is dropped and made again when bytes come (idle-receiver.ts).
+    WebSocket: IdleWebSocket,
   });
   const heartbeat = new Heartbeat(ctx.config.heartbeatInterval);
   // Shared by every connection of this server: no per-connection closure (see idle memory in
@@ -59,6 +62,7 @@ export function createPlainServer(
   const maxBuffered = ctx.config.maxBufferedBytes;
   const onPing = function (this: WebSocket, data: Buffer) {
     answerPing(this, data, maxBuffered, closeSlow);
+    releaseReceiverSoon(this);
   };
   const accept = (ws: WebSocket, identity: Identity) => {
     counters.opened();
@@ -72,6 +76,7 @@ export function createPlainServer(
     // The connection's listeners are all on (see compact-events.ts).
     compactConnectionEvents(ws);
     shareEmptyExtensions(ws);
+    releaseReceiverSoon(ws);
   };
   const open = (ws: WebSocket) => accept(ws, ANONYMOUS);
   ctx.upgrades.add(path, (req, socket, head) => {

@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { compactEvents } from '../compact-events.js';
+import { hasLiveReceiver, IdleWebSocket } from './idle-receiver.js';
 
 /** The `ws` version these internals were checked against (package.json pins it). */
 export const WS_VERSION_CHECKED = '8.23.0';
@@ -67,6 +68,8 @@ export function shareEmptyExtensions(ws: WebSocket): void {
  * Call it only outside ws's own parsing (from a later turn, not a 'message' listener).
  */
 export function releaseReceiverBuffers(ws: WebSocket): void {
+  // A dropped receiver is not made again just to be emptied (idle-receiver.ts).
+  if (ws instanceof IdleWebSocket && !hasLiveReceiver(ws)) return;
   const r = internals(ws)._receiver;
   if (r && Array.isArray(r._buffers) && r._buffers.length === 0 && r._bufferedBytes === 0) r._buffers = [];
 }
