@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { centrifugeServerOf } from '../src/transports/centrifuge/door.js';
+import { WsTransport } from '../src/transports/centrifuge/ws-transport.js';
+import { hasLiveReceiver } from '../src/transports/ws/idle-receiver.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { clientFrame, parseServerFrames, rawUpgrade, type ServerFrame } from './helpers/raw.js';
 import { until } from './helpers/until.js';
@@ -115,5 +118,46 @@ describe('WebSocket connections with rebuilt listener tables', () => {
     const last = r.frames().at(-1) as ServerFrame;
     assert.equal(last.opcode, CLOSE);
     assert.equal(closeCode(last), 1000);
+  });
+
+  test('the channel protocol: a connection whose parser was dropped gets publications, pings and commands', async () => {
+    const { socket, status, rest } = await rawUpgrade(server.port, '/connection/websocket', {
+      'Sec-WebSocket-Protocol': 'centrifuge-json',
+    });
+    assert.equal(status, 101);
+    const r = reader(socket, rest);
+    const texts = () =>
+      r
+        .frames()
+        .filter((f) => f.opcode === TEXT)
+        .map((f) => f.payload.toString())
+        .join('\n');
+    socket.write(
+      clientFrame(TEXT, Buffer.from('{"id":1,"connect":{}}\n{"id":2,"subscribe":{"channel":"quiet"}}')),
+    );
+    await until(() => /"id":2/.test(texts()), { what: 'the subscribe reply' });
+    const connect = /"client":"([^"]+)"/.exec(texts());
+    const session = [...(centrifugeServerOf(server.herald.hub)?.sessions ?? [])].find(
+      (x) => x.id === connect?.[1],
+    );
+    assert.ok(session?.transport instanceof WsTransport);
+    const ws = session.transport.ws;
+    await until(() => !hasLiveReceiver(ws), { what: "the quiet connection's parser to go" });
+    // A publication reaches it; a ping is answered; a command is read and answered.
+    await server.herald.hub.publish('quiet', { data: { n: 1 } });
+    await until(() => /"pub":\{"data":\{"n":1\}/.test(texts()), { what: 'the publication' });
+    socket.write(clientFrame(PING, Buffer.from('q')));
+    await until(() => r.frames().some((f) => f.opcode === PONG && f.payload.toString() === 'q'), {
+      what: 'the pong',
+    });
+    await until(() => !hasLiveReceiver(ws), { what: 'the parser to go again' });
+    socket.write(clientFrame(TEXT, Buffer.from('{"id":3,"presence_stats":{"channel":"quiet"}}')));
+    await until(() => /"id":3,"presence_stats":\{"num_clients":1/.test(texts()), {
+      what: 'the command reply',
+    });
+    await until(() => !hasLiveReceiver(ws), { what: 'the parser to go once more' });
+    socket.write(clientFrame(CLOSE, Buffer.from([0x03, 0xe8])));
+    await until(() => r.ended(), { what: 'the server to end the connection' });
+    assert.equal(closeCode(r.frames().at(-1) as ServerFrame), 1000);
   });
 });
