@@ -14,7 +14,11 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import {
   hasLiveReceiver,
   IdleWebSocket,
+  ownerOf,
   releaseReceiverSoon,
+  setOwner,
+  setTicket,
+  takeTicket,
 } from '../../src/transports/ws/idle-receiver.js';
 import { clientFrame, parseServerFrames, rawUpgrade, type ServerFrame } from '../helpers/raw.js';
 import { until } from '../helpers/until.js';
@@ -151,5 +155,23 @@ describe('IdleWebSocket: the frame parser of a quiet connection', () => {
     b.socket.write(clientFrame(CLOSE, Buffer.from([0x0f, 0xa0])));
     await until(() => closes.includes(4000), { what: 'the close handshake to finish' });
     b.socket.destroy();
+  });
+
+  test("the door's object and the ticket are fields of the connection, taken once", async () => {
+    const c = await connect();
+    const session = { name: 'session' };
+    setOwner(c.server, session);
+    assert.equal(c.server.owner, session, 'a field, not a side table');
+    assert.equal(ownerOf(c.server), session);
+    let released = 0;
+    const ticket = { release: () => released++ } as unknown as Parameters<typeof setTicket>[1];
+    setTicket(c.server, ticket);
+    assert.equal(c.server.ticket, ticket);
+    takeTicket(c.server)?.release();
+    takeTicket(c.server)?.release();
+    assert.equal(released, 1);
+    setOwner(c.server, undefined);
+    assert.equal(ownerOf(c.server), undefined);
+    c.socket.destroy();
   });
 });

@@ -8,7 +8,7 @@ import type { FrameFormat } from '../../model/index.js';
 import type { ClientCodec, Encoded } from '../../protocol/centrifuge/codec.js';
 import { binaryFrame, textFrame } from '../../protocol/ws-frame.js';
 import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
-import { releaseReceiverSoon } from '../ws/idle-receiver.js';
+import { ownerOf, releaseReceiverSoon, setOwner } from '../ws/idle-receiver.js';
 import { answerPing } from '../ws/pings.js';
 import { compactConnectionEvents, releaseReceiverBuffers, shareEmptyExtensions } from '../ws/ws-internals.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
@@ -18,13 +18,13 @@ const CLOSE_GRACE_MS = 1000;
 
 /**
  * The transport of each socket. The socket's listeners are shared by every connection and find
- * their transport here, rather than three closures made per connection (idle memory, see
- * docs/performance.md).
+ * their transport on the socket (ownerOf), rather than three closures made per connection (idle
+ * memory, see docs/performance.md).
  */
-const transports = new WeakMap<WebSocket, WsTransport>();
+const transportOf = (ws: WebSocket) => ownerOf<WsTransport>(ws);
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  const t = transports.get(this);
+  const t = transportOf(this);
   if (t?.peer === undefined) return;
   releaseReceiverSoon(this);
   if (isBinary !== t.binary) t.peer.violation();
@@ -32,19 +32,19 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
 }
 
 function onError(this: WebSocket, err: Error): void {
-  transports.get(this)?.peer?.failed(err);
+  transportOf(this)?.peer?.failed(err);
 }
 
 function onPing(this: WebSocket, data: Buffer): void {
-  const t = transports.get(this);
+  const t = transportOf(this);
   if (t === undefined) return;
   answerPing(this, data, t.encoding.maxBufferedBytes, () => t.peer?.slow());
   releaseReceiverSoon(this);
 }
 
 function onClose(this: WebSocket): void {
-  const t = transports.get(this);
-  transports.delete(this);
+  const t = transportOf(this);
+  setOwner(this, undefined);
   t?.ticket?.release();
   t?.peer?.gone();
 }
@@ -87,7 +87,7 @@ export class WsTransport extends FrameTarget implements SessionTransport {
   /** Starts passing frames to the session. */
   attach(peer: TransportPeer): void {
     this.peer = peer;
-    transports.set(this.ws, this);
+    setOwner(this.ws, this);
     this.ws.on('message', onMessage);
     this.ws.on('error', onError);
     this.ws.on('close', onClose);

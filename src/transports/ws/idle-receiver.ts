@@ -12,6 +12,7 @@
 import type { EventEmitter } from 'node:events';
 import * as wsModule from 'ws';
 import { WebSocket } from 'ws';
+import type { Ticket } from '../../limits/connections.js';
 import { compactEvents } from '../compact-events.js';
 
 /** The Receiver fields this relies on (ws 8.23, src/transports/ws/ws-internals.ts pins it). */
@@ -129,6 +130,13 @@ function quiet(r: Receiver): boolean {
 
 /** A server-side WebSocket whose frame parser exists only while it is needed. */
 export class IdleWebSocket extends WebSocket {
+  /**
+   * What the door keeps for this connection (its session or transport) and its connection-limit
+   * ticket, for the door's shared listeners: two fields rather than an entry in a WeakMap each
+   * (~55 bytes apiece at 20,000 connections, the tables doubling as they grow). See connectionData.
+   */
+  owner: unknown = undefined;
+  ticket: Ticket | undefined = undefined;
   /** The live receiver; undefined while dropped (then `receiverOptions` says how to make it). */
   declare private liveReceiver: Receiver | null | undefined;
   declare private receiverOptions: ReceiverOptions | undefined;
@@ -175,6 +183,38 @@ export class IdleWebSocket extends WebSocket {
     this.liveReceiver = undefined;
     return true;
   }
+}
+
+/** For a WebSocket made by another class (none of Herald's servers): the same data in WeakMaps. */
+const owners = new WeakMap<WebSocket, unknown>();
+const tickets = new WeakMap<WebSocket, Ticket>();
+
+/** The door's object for a connection (see IdleWebSocket.owner). */
+export function ownerOf<T>(ws: WebSocket): T | undefined {
+  return (ws instanceof IdleWebSocket ? ws.owner : owners.get(ws)) as T | undefined;
+}
+
+export function setOwner(ws: WebSocket, owner: unknown): void {
+  if (ws instanceof IdleWebSocket) ws.owner = owner;
+  else if (owner === undefined) owners.delete(ws);
+  else owners.set(ws, owner);
+}
+
+/** Takes the connection's ticket off it (to release it once). */
+export function takeTicket(ws: WebSocket): Ticket | undefined {
+  if (!(ws instanceof IdleWebSocket)) {
+    const t = tickets.get(ws);
+    tickets.delete(ws);
+    return t;
+  }
+  const t = ws.ticket;
+  ws.ticket = undefined;
+  return t;
+}
+
+export function setTicket(ws: WebSocket, ticket: Ticket): void {
+  if (ws instanceof IdleWebSocket) ws.ticket = ticket;
+  else tickets.set(ws, ticket);
 }
 
 /** Connections to look at once the current turn's work is done (not from inside ws's parsing). */

@@ -7,12 +7,11 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ANONYMOUS, type Identity } from '../../auth/identity.js';
 import type { Config } from '../../config.js';
 import { CloseCodes, type HeraldError, toHeraldError } from '../../errors.js';
-import type { Ticket } from '../../limits/connections.js';
 import type { DoorContext } from '../door.js';
 import type { DoorCounters } from '../door-stats.js';
 import { takeUpgradedSocket } from '../upgrade.js';
 import { Heartbeat } from './heartbeat.js';
-import { IdleWebSocket, releaseReceiverSoon } from './idle-receiver.js';
+import { IdleWebSocket, releaseReceiverSoon, setTicket, takeTicket } from './idle-receiver.js';
 import { answerPing } from './pings.js';
 import { compactConnectionEvents, shareEmptyExtensions, socketOf } from './ws-internals.js';
 
@@ -49,11 +48,9 @@ export function createPlainServer(
   const heartbeat = new Heartbeat(ctx.config.heartbeatInterval);
   // Shared by every connection of this server: no per-connection closure (see idle memory in
   // docs/performance.md). The upgrade request is not kept: nothing here holds on to `req`.
-  /** Each connection's limit ticket, released when its WebSocket closes. */
-  const tickets = new WeakMap<WebSocket, Ticket>();
+  // Each connection's limit ticket is on its IdleWebSocket, released when it closes.
   const closed = function (this: WebSocket, code: number) {
-    tickets.get(this)?.release();
-    tickets.delete(this);
+    takeTicket(this)?.release();
     heartbeat.remove(this);
     if (slowCut.has(this)) counters.slowConsumers++;
     counters.closed(code);
@@ -68,7 +65,7 @@ export function createPlainServer(
     counters.opened();
     const socket = socketOf(ws);
     const ticket = socket && takeUpgradedSocket(socket);
-    if (ticket) tickets.set(ws, ticket);
+    if (ticket) setTicket(ws, ticket);
     heartbeat.add(ws);
     ws.on('close', closed);
     ws.on('ping', onPing);
