@@ -60,7 +60,44 @@ interface Learned {
 /** undefined: not learned yet; null: this ws does not look as expected, receivers are kept. */
 let learned: Learned | null | undefined;
 
+/**
+ * Every own field of ws 8.23's Receiver (and its stream): quiet() checks each one that carries
+ * state between frames. A receiver with any other field is from a ws this was not checked with:
+ * then receivers are kept, never dropped.
+ */
+const KNOWN_FIELDS = new Set([
+  '_events',
+  '_eventsCount',
+  '_maxListeners',
+  '_writableState',
+  '_allowSynchronousEvents',
+  '_binaryType',
+  '_extensions',
+  '_isServer',
+  '_maxBufferedChunks',
+  '_maxFragments',
+  '_maxPayload',
+  '_skipUTF8Validation',
+  '_bufferedBytes',
+  '_buffers',
+  '_compressed',
+  '_payloadLength',
+  '_mask',
+  '_fragmented',
+  '_masked',
+  '_fin',
+  '_opcode',
+  '_totalPayloadLength',
+  '_messageLength',
+  '_numFragments',
+  '_fragments',
+  '_errored',
+  '_loop',
+  '_state',
+]);
+
 function learn(r: Receiver, ws: WebSocket): Learned | null {
+  if (!Object.keys(r).every((k) => KNOWN_FIELDS.has(k))) return null;
   const sym = Object.getOwnPropertySymbols(r).find(
     (s) => (r as unknown as Record<symbol, unknown>)[s] === ws,
   );
