@@ -48,8 +48,21 @@ export interface RunningServer {
   /** The redis-server of cluster and herald-redis, to read its CPU apart from the nodes'. */
   redisPid?: number;
   /** Forces a full GC in the server and returns its RSS and V8 heap use afterwards, in KiB. */
-  memory(): Promise<{ rssKiB: number; heapKiB: number; gc: boolean }>;
+  memory(): Promise<MemoryProbe>;
   stop(): Promise<void>;
+}
+
+/** One memory probe of a server, after a forced full GC where the probe could run one. */
+export interface MemoryProbe {
+  rssKiB: number;
+  heapKiB: number;
+  gc: boolean;
+  /**
+   * KiB: process.memoryUsage() (heapTotal, heapUsed, external, arrayBuffers) and resident memory
+   * by mapping (brkHeap, anonSmall, anon, other) and each V8 heap space's committed and used
+   * size (see probe.ts), where the probe answered.
+   */
+  detail?: Record<string, number>;
 }
 
 export interface ServerOptions {
@@ -150,14 +163,18 @@ async function startNode(
       await sleep(100); // let the kernel's RSS figure settle after the collection
       let heapKiB = Number.NaN;
       let gc = false;
+      let detail: Record<string, number> | undefined;
       try {
         const m = JSON.parse(readFileSync(memFile, 'utf8'));
         heapKiB = m.heapUsed / 1024;
         gc = m.gc;
+        const d: Record<string, number> = { ...(m.mappings ?? {}), ...(m.spaces ?? {}) };
+        for (const k of ['heapTotal', 'heapUsed', 'external', 'arrayBuffers']) d[k] = m[k] / 1024;
+        detail = d;
       } catch {
         // the probe did not answer: report RSS only
       }
-      return { rssKiB: rssKiB(pid), heapKiB, gc };
+      return { rssKiB: rssKiB(pid), heapKiB, gc, detail };
     },
     stop: () => stopChild(child),
   };

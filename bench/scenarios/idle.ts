@@ -73,6 +73,13 @@ export async function idle(
       `  ${kind} idle ${adapter} ${connected}: ${r.rssKiBPerConn.toFixed(2)} KiB RSS/conn, ${r.heapKiBPerConn.toFixed(2)} KiB heap/conn, ` +
         `${Math.round(r.connectsPerSec)} conn/s, cpu server ${cpuS.toFixed(2)} gen ${cpuG.toFixed(2)}`,
     );
+    if (before.detail && after.detail) {
+      // Where RSS beyond the V8 heap sits (probe.ts): per connection, KiB.
+      const parts = Object.keys(after.detail).map(
+        (k) => `${k} ${(((after.detail?.[k] ?? 0) - (before.detail?.[k] ?? 0)) / connected).toFixed(2)}`,
+      );
+      ctx.log(`    per conn: ${parts.join(', ')}`);
+    }
     return r;
   } finally {
     await Promise.all(gen.processes.map((p) => p.call({ op: 'close' }, 20_000).catch(() => {})));

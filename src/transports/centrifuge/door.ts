@@ -16,6 +16,7 @@ import { centrifugeJsonFormat } from '../../protocol/centrifuge/replies.js';
 import { streamFrame } from '../../protocol/centrifuge/stream-formats.js';
 import type { Door } from '../door.js';
 import { takeUpgradedSocket } from '../upgrade.js';
+import { IdleWebSocket } from '../ws/idle-receiver.js';
 import { registerFallbackTransports } from './emulation.js';
 import { Keepalive } from './keepalive.js';
 import { ClientSession, type SessionContext } from './session.js';
@@ -52,6 +53,8 @@ export const centrifugeDoor: Door = {
       clientTracking: false,
       // Answered by the transport's shared listener rather than ws's closure per connection.
       autoPong: false,
+      // A quiet connection's frame parser is dropped and made again when bytes come (idle-receiver.ts).
+      WebSocket: IdleWebSocket,
       handleProtocols: (protocols) =>
         protocols.has(PROTOBUF_SUBPROTOCOL)
           ? PROTOBUF_SUBPROTOCOL

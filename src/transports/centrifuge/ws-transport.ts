@@ -7,10 +7,10 @@ import type { Ticket } from '../../limits/connections.js';
 import type { FrameFormat } from '../../model/index.js';
 import type { ClientCodec, Encoded } from '../../protocol/centrifuge/codec.js';
 import { binaryFrame, textFrame } from '../../protocol/ws-frame.js';
-import { compactEvents } from '../compact-events.js';
 import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
+import { ownerOf, releaseReceiverSoon, setOwner } from '../ws/idle-receiver.js';
 import { answerPing } from '../ws/pings.js';
-import { releaseReceiverBuffers, shareEmptyExtensions } from '../ws/ws-internals.js';
+import { compactConnectionEvents, releaseReceiverBuffers, shareEmptyExtensions } from '../ws/ws-internals.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
 /** A close frame can wait behind a full buffer: a peer that does not read is cut after this. */
@@ -18,30 +18,33 @@ const CLOSE_GRACE_MS = 1000;
 
 /**
  * The transport of each socket. The socket's listeners are shared by every connection and find
- * their transport here, rather than three closures made per connection (idle memory, see
- * docs/performance.md).
+ * their transport on the socket (ownerOf), rather than three closures made per connection (idle
+ * memory, see docs/performance.md).
  */
-const transports = new WeakMap<WebSocket, WsTransport>();
+const transportOf = (ws: WebSocket) => ownerOf<WsTransport>(ws);
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  const t = transports.get(this);
+  const t = transportOf(this);
   if (t?.peer === undefined) return;
+  releaseReceiverSoon(this);
   if (isBinary !== t.binary) t.peer.violation();
   else t.peer.receive(data);
 }
 
 function onError(this: WebSocket, err: Error): void {
-  transports.get(this)?.peer?.failed(err);
+  transportOf(this)?.peer?.failed(err);
 }
 
 function onPing(this: WebSocket, data: Buffer): void {
-  const t = transports.get(this);
-  if (t !== undefined) answerPing(this, data, t.encoding.maxBufferedBytes, () => t.peer?.slow());
+  const t = transportOf(this);
+  if (t === undefined) return;
+  answerPing(this, data, t.encoding.maxBufferedBytes, () => t.peer?.slow());
+  releaseReceiverSoon(this);
 }
 
 function onClose(this: WebSocket): void {
-  const t = transports.get(this);
-  transports.delete(this);
+  const t = transportOf(this);
+  setOwner(this, undefined);
   t?.ticket?.release();
   t?.peer?.gone();
 }
@@ -84,14 +87,15 @@ export class WsTransport extends FrameTarget implements SessionTransport {
   /** Starts passing frames to the session. */
   attach(peer: TransportPeer): void {
     this.peer = peer;
-    transports.set(this.ws, this);
+    setOwner(this.ws, this);
     this.ws.on('message', onMessage);
     this.ws.on('error', onError);
     this.ws.on('close', onClose);
     this.ws.on('ping', onPing);
     // The connection's listeners are all on (see compact-events.ts).
-    compactEvents(this.ws);
+    compactConnectionEvents(this.ws);
     shareEmptyExtensions(this.ws);
+    releaseReceiverSoon(this.ws);
   }
 
   /** Whether frames are binary (Protobuf) rather than text (JSON). */

@@ -2,7 +2,8 @@
 // to `chat`; every publication on `chat` not made by this client reaches it as "Broadcast: M".
 // So the room also hears API, SSE-side, MQTT and WebSocket-protocol publishers of `chat`.
 // Most connections are idle, so a session is one object: the event handlers are shared by every
-// connection (they find their session through `sessions`) rather than closures made per connection.
+// connection (they find their session on the connection's IdleWebSocket) rather than closures made
+// per connection.
 
 import type { WebSocket } from 'ws';
 import type { ClientHub } from '../../auth/client-hub.js';
@@ -18,6 +19,7 @@ import { connectionId } from '../connection-id.js';
 import type { Door } from '../door.js';
 import type { DoorCounters } from '../door-stats.js';
 import { FrameTarget, writeFrame } from './frame-writer.js';
+import { ownerOf, releaseReceiverSoon, setOwner } from './idle-receiver.js';
 import { createPlainServer } from './plain-server.js';
 
 export const CHAT_CHANNEL = 'chat';
@@ -61,7 +63,7 @@ export const chatDoor: Door = {
   name: 'chat',
   register(ctx) {
     const { hub, clients, log, config } = ctx;
-    const sessions = new WeakMap<WebSocket, ChatSession>();
+    const sessionOf = (ws: WebSocket) => ownerOf<ChatSession>(ws);
     const counters = ctx.stats.door('chat');
     let total = 0;
     const publishRate = { rate: config.publishRate, burst: config.publishBurst };
@@ -69,8 +71,9 @@ export const chatDoor: Door = {
     const logInfo = log.isLevelEnabled('info');
 
     function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-      const session = sessions.get(this);
+      const session = sessionOf(this);
       if (!session) return;
+      releaseReceiverSoon(this);
       // Closed rather than dropped: a sender must not believe a message went out that did not.
       session.rate ??= publishBucket(publishRate);
       if (session.rate && !session.rate.take()) {
@@ -99,14 +102,14 @@ export const chatDoor: Door = {
     }
 
     function onError(this: WebSocket, err: Error): void {
-      const id = sessions.get(this)?.id;
+      const id = sessionOf(this)?.id;
       log.warn({ session: id, err: err.message }, `Error in session ${id}`);
     }
 
     function onClose(ws: WebSocket): void {
-      const session = sessions.get(ws);
+      const session = sessionOf(ws);
       if (!session) return;
-      sessions.delete(ws);
+      setOwner(ws, undefined);
       if (clients.unsubscribe(CHAT_CHANNEL, session)) counters.subscriptions--;
       hub.clientDisconnected();
       total--;
@@ -128,7 +131,7 @@ export const chatDoor: Door = {
           hub.channelOptions(CHAT_CHANNEL).writeDelay,
         );
         const { id } = session;
-        sessions.set(ws, session);
+        setOwner(ws, session);
         total++;
         hub.clientConnected();
         if (logInfo) log.info({ session: id, total }, `New client connected: ${id}, Total: ${total}`);

@@ -9,6 +9,7 @@ import { binaryFrame } from '../../protocol/ws-frame.js';
 import { connectionId } from '../connection-id.js';
 import type { Door } from '../door.js';
 import { FrameTarget, writeFrame } from './frame-writer.js';
+import { releaseReceiverSoon } from './idle-receiver.js';
 import { createPlainServer } from './plain-server.js';
 
 export const echoDoor: Door = {
@@ -34,6 +35,7 @@ export const echoDoor: Door = {
         const target = new FrameTarget(ws);
         ws.on('message', (data: Buffer, isBinary) => {
           counters.messagesIn++;
+          releaseReceiverSoon(ws);
           if (isBinary) {
             answer(target, binaryFrame(data), true);
             return;

@@ -2,6 +2,7 @@
 // the previous ping. A dead peer costs at most two intervals. Per connection it keeps one Set entry
 // and one shared listener (no closure, no WeakMap entry): idle connections are most connections.
 import type { WebSocket } from 'ws';
+import { releaseReceiverSoon } from './idle-receiver.js';
 
 export class Heartbeat {
   private readonly sockets = new Set<WebSocket>();
@@ -14,6 +15,8 @@ export class Heartbeat {
     const pending = this.pending;
     this.onPong = function (this: WebSocket) {
       pending.delete(this);
+      // The pong was the only thing read since the last quiet moment: the parser can go again.
+      releaseReceiverSoon(this);
     };
   }
 

@@ -7,14 +7,13 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ANONYMOUS, type Identity } from '../../auth/identity.js';
 import type { Config } from '../../config.js';
 import { CloseCodes, type HeraldError, toHeraldError } from '../../errors.js';
-import type { Ticket } from '../../limits/connections.js';
-import { compactEvents } from '../compact-events.js';
 import type { DoorContext } from '../door.js';
 import type { DoorCounters } from '../door-stats.js';
 import { takeUpgradedSocket } from '../upgrade.js';
 import { Heartbeat } from './heartbeat.js';
+import { IdleWebSocket, releaseReceiverSoon, setTicket, takeTicket } from './idle-receiver.js';
 import { answerPing } from './pings.js';
-import { shareEmptyExtensions, socketOf } from './ws-internals.js';
+import { compactConnectionEvents, shareEmptyExtensions, socketOf } from './ws-internals.js';
 
 export interface PlainServer {
   wss: WebSocketServer;
@@ -43,15 +42,15 @@ export function createPlainServer(
     clientTracking: false,
     // Answered by the shared listener below rather than ws's closure per connection (pings.ts).
     autoPong: false,
+    // A quiet connection's frame parser is dropped and made again when bytes come (idle-receiver.ts).
+    WebSocket: IdleWebSocket,
   });
   const heartbeat = new Heartbeat(ctx.config.heartbeatInterval);
   // Shared by every connection of this server: no per-connection closure (see idle memory in
   // docs/performance.md). The upgrade request is not kept: nothing here holds on to `req`.
-  /** Each connection's limit ticket, released when its WebSocket closes. */
-  const tickets = new WeakMap<WebSocket, Ticket>();
+  // Each connection's limit ticket is on its IdleWebSocket, released when it closes.
   const closed = function (this: WebSocket, code: number) {
-    tickets.get(this)?.release();
-    tickets.delete(this);
+    takeTicket(this)?.release();
     heartbeat.remove(this);
     if (slowCut.has(this)) counters.slowConsumers++;
     counters.closed(code);
@@ -60,19 +59,21 @@ export function createPlainServer(
   const maxBuffered = ctx.config.maxBufferedBytes;
   const onPing = function (this: WebSocket, data: Buffer) {
     answerPing(this, data, maxBuffered, closeSlow);
+    releaseReceiverSoon(this);
   };
   const accept = (ws: WebSocket, identity: Identity) => {
     counters.opened();
     const socket = socketOf(ws);
     const ticket = socket && takeUpgradedSocket(socket);
-    if (ticket) tickets.set(ws, ticket);
+    if (ticket) setTicket(ws, ticket);
     heartbeat.add(ws);
     ws.on('close', closed);
     ws.on('ping', onPing);
     onConnection(ws, identity);
     // The connection's listeners are all on (see compact-events.ts).
-    compactEvents(ws);
+    compactConnectionEvents(ws);
     shareEmptyExtensions(ws);
+    releaseReceiverSoon(ws);
   };
   const open = (ws: WebSocket) => accept(ws, ANONYMOUS);
   ctx.upgrades.add(path, (req, socket, head) => {

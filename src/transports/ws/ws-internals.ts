@@ -6,10 +6,14 @@
 // the exact version this was written against, and checkWsInternals() runs when Herald starts: after
 // an upgrade that changed them it refuses to start with a message saying so, rather than
 // corrupting frame order or silently falling back to slower sends.
+
+import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
+import { compactEvents } from '../compact-events.js';
+import { hasLiveReceiver, IdleWebSocket } from './idle-receiver.js';
 
 /** The `ws` version these internals were checked against (package.json pins it). */
 export const WS_VERSION_CHECKED = '8.23.0';
@@ -64,8 +68,23 @@ export function shareEmptyExtensions(ws: WebSocket): void {
  * Call it only outside ws's own parsing (from a later turn, not a 'message' listener).
  */
 export function releaseReceiverBuffers(ws: WebSocket): void {
+  // A dropped receiver is not made again just to be emptied (idle-receiver.ts).
+  if (ws instanceof IdleWebSocket && !hasLiveReceiver(ws)) return;
   const r = internals(ws)._receiver;
   if (r && Array.isArray(r._buffers) && r._buffers.length === 0 && r._bufferedBytes === 0) r._buffers = [];
+}
+
+/**
+ * The listener tables of a connection's three emitters - the WebSocket, its receiver (a Writable
+ * to which ws adds four event names) and its TCP socket - rebuilt with every name inside the
+ * object (compact-events.ts). Call it once the connection's listeners are on.
+ */
+export function compactConnectionEvents(ws: WebSocket): void {
+  compactEvents(ws);
+  const receiver = internals(ws)._receiver;
+  if (receiver) compactEvents(receiver as unknown as EventEmitter);
+  const socket = socketOf(ws);
+  if (socket) compactEvents(socket);
 }
 
 let checked: Promise<void> | undefined;
