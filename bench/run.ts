@@ -404,14 +404,16 @@ async function idleRows(door: DoorAdapter, connections: number): Promise<void> {
   const m = (xs: IdleResult[], f: (x: IdleResult) => number) => median(xs.map(f));
   const bm = m(r.baseline, (x) => x.rssKiBPerConn);
   const hm = m(r.herald, (x) => x.rssKiBPerConn);
+  // The speed issue's row: <= 3 KiB for the web doors; MQTT's own issue asked <= 4 KiB.
+  const limit = door.name === 'mqtt' ? 4 : 3;
   rows.push({
     scenario: `idle ${door.name}, ${connections} conns`,
     metric: 'KiB RSS per conn (after GC)',
     baseline: bm,
     herald: hm,
     ratio: bm / hm,
-    target: '<= 4 KiB',
-    met: hm <= 4,
+    target: `<= ${limit} KiB`,
+    met: hm <= limit,
     cpu: '',
   });
   const bh = m(r.baseline, (x) => x.heapKiBPerConn);
