@@ -108,6 +108,26 @@ describe('IdleWebSocket: the frame parser of a quiet connection', () => {
     c.socket.destroy();
   });
 
+  test('a busy connection keeps one parser across its messages; it goes once the connection is quiet', async () => {
+    const c = await connect();
+    const internals = c.server as unknown as { liveReceiver?: object };
+    c.socket.write(clientFrame(TEXT, Buffer.from('m0')));
+    await until(() => c.frames().length === 1, { what: 'the first echo' });
+    const first = internals.liveReceiver;
+    assert.ok(first, 'a parser while messages come');
+    // Each message as soon as the last is answered, for 0.6 s (more than two sweeps, none quiet).
+    const t0 = performance.now();
+    let i = 1;
+    for (; performance.now() - t0 < 600 && i < 5000; i++) {
+      c.socket.write(clientFrame(TEXT, Buffer.from(`m${i}`)));
+      await until(() => c.frames().length === i + 1, { what: `echo ${i}` });
+      assert.equal(internals.liveReceiver, first, `message ${i} used the same parser`);
+    }
+    assert.ok(i > 10, 'messages went back and forth');
+    await until(() => !hasLiveReceiver(c.server), { what: 'the parser to go once quiet' });
+    c.socket.destroy();
+  });
+
   test('never dropped in the middle of a fragmented message; a ping between fragments is answered', async () => {
     const c = await connect();
     c.socket.write(clientFrame(TEXT, Buffer.from('frag-'), { fin: false }));
