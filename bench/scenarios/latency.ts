@@ -150,16 +150,20 @@ async function slice(lane: Lane, step: number, ms: number, deliveriesPerSec: num
   );
   lane.cpuServer += lane.serverMeter.share();
   lane.cpuGenerator += lane.genMeter.share();
-  // Deliveries stop arriving within a few publication intervals at this rate; wait until they do.
+  // Wait until every delivery is in, or none has come for 500 ms (a stall on a shared machine can
+  // pause them for longer than a few publication intervals), at most 5 s.
+  const expected = sent.sent * lane.connected;
   let last = -1;
-  const until = Date.now() + 3000;
+  let lastChange = Date.now();
+  const until = Date.now() + 5000;
   for (;;) {
-    await sleep(100);
+    await sleep(50);
     const parts = await Promise.all(
       subs.map((p) => p.call<{ received: number; stale: number; counts: number[] }>({ op: 'collect' })),
     );
     const received = parts.reduce((s, p) => s + p.received, 0);
-    if (received === last || Date.now() > until) {
+    if (received !== last) lastChange = Date.now();
+    if (received >= expected || Date.now() - lastChange >= 500 || Date.now() > until) {
       for (const p of parts) lane.hist.merge(p);
       lane.received += received;
       break;
