@@ -171,16 +171,16 @@ export class Hub {
     const problem = payloadDepthProblem(req.data, this.options.maxPayloadDepth);
     if (problem) throw new HeraldError('BAD_REQUEST', problem);
     const engine = this.engine;
-    if (engine.publishNow === undefined) {
-      return engine.publish(channel, req, this.limits(channel)).then(
-        (pub) => this.published(pub),
-        (err) => {
-          throw this.engineFailure(err, 'publish', channel);
-        },
-      );
-    }
     let pub: Publication;
     try {
+      if (engine.publishNow === undefined) {
+        return engine.publish(channel, req, this.limits(channel)).then(
+          (p) => this.published(p),
+          (err) => {
+            throw this.engineFailure(err, 'publish', channel);
+          },
+        );
+      }
       pub = engine.publishNow(channel, req, this.limits(channel));
     } catch (err) {
       throw this.engineFailure(err, 'publish', channel);
