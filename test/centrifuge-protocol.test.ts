@@ -140,6 +140,31 @@ describe('centrifuge codec: encoding', () => {
     for (const c of cases) assert.equal(encodePublicationPush(c), wire(c));
   });
 
+  test('publishers taking turns each get their own info in the push, whatever came before', () => {
+    // The client/user part of the info is remembered from one push to the next (a publisher
+    // publishes many times): it must follow the info, never show the previous publisher.
+    const wire = (p: Publication) =>
+      JSON.stringify({ push: { channel: p.channel, pub: wirePublication(p) } });
+    const base: Publication = { channel: 'c', offset: 1, epoch: 'e', data: 1, time: 1 };
+    const infos = [
+      { client: 'a', user: 'u' },
+      { client: 'a', user: 'u' },
+      { client: 'a', user: 'v' },
+      { client: 'b', user: 'v' },
+      { client: '', user: '' },
+      { client: 'a', user: 'v', connInfo: { x: 1 } },
+      { client: 1, user: 'v' } as never,
+      { client: 'a', user: 'v' },
+      { client: 'a', user: null } as never,
+      { client: 'a', user: 'v' },
+      { client: 'q"\u2028', user: '\n' },
+    ];
+    for (const info of [...infos, ...infos.reverse()]) {
+      const p = { ...base, info };
+      assert.equal(encodePublicationPush(p), wire(p), JSON.stringify(info));
+    }
+  });
+
   test('replies echo the id; errors carry code, message and temporary', () => {
     assert.deepEqual(JSON.parse(encodeResult(4, 'publish', {})), { id: 4, publish: {} });
     assert.deepEqual(JSON.parse(encodeError(5, new HeraldError('ENGINE_UNAVAILABLE'))), {

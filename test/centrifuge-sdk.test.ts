@@ -246,30 +246,48 @@ describe('/connection/websocket with the centrifuge SDK', () => {
     }
   });
 
-  test('an engine failure is a temporary error 150 and the connection stays up', async () => {
-    class FailingEngine extends MemoryEngine {
-      override async publish(): Promise<never> {
-        throw new Error('disk on fire');
+  // The hub publishes at once where the engine can (the memory engine's publishNow) and waits on
+  // publish() where it cannot (Redis): a failure is the same answer either way.
+  class FailingAtOnce extends MemoryEngine {
+    override publishNow(): never {
+      throw new Error('disk on fire');
+    }
+  }
+  class FailingLater extends MemoryEngine {
+    constructor() {
+      super();
+      // An engine that can only wait, as Redis.
+      Object.defineProperty(this, 'publishNow', { value: undefined });
+    }
+    override async publish(): Promise<never> {
+      await new Promise((r) => setImmediate(r));
+      throw new Error('disk on fire');
+    }
+  }
+  for (const [how, Engine] of [
+    ['at once', FailingAtOnce],
+    ['after a wait', FailingLater],
+  ] as const) {
+    test(`an engine failure (${how}) is a temporary error 150 and the connection stays up`, async () => {
+      const s2 = await startHerald({}, new Engine());
+      const c = sdkClient(s2.ws);
+      try {
+        c.connect();
+        await once(c, 'connected');
+        await assert.rejects(
+          c.publish('any', { a: 1 }),
+          (err: { code: number; temporary?: boolean }) => err.code === 150 && err.temporary === true,
+        );
+        assert.equal(c.state, 'connected');
+        const sub = c.newSubscription('still-works');
+        sub.subscribe();
+        await subscribed(sub);
+      } finally {
+        c.disconnect();
+        await s2.stop();
       }
-    }
-    const s2 = await startHerald({}, new FailingEngine());
-    const c = sdkClient(s2.ws);
-    try {
-      c.connect();
-      await once(c, 'connected');
-      await assert.rejects(
-        c.publish('any', { a: 1 }),
-        (err: { code: number; temporary?: boolean }) => err.code === 150 && err.temporary === true,
-      );
-      assert.equal(c.state, 'connected');
-      const sub = c.newSubscription('still-works');
-      sub.subscribe();
-      await subscribed(sub);
-    } finally {
-      c.disconnect();
-      await s2.stop();
-    }
-  });
+    });
+  }
 
   test('an RPC is answered with 104 method not found; the connection stays up', async () => {
     const c = client();

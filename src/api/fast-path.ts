@@ -111,8 +111,13 @@ function run(res: ServerResponse, name: string, body: Buffer, o: FastPathOptions
     answer(res, e.status, { error: e.toJSON() });
     return;
   }
-  o.run(name, params).then(
-    (out) => answer(res, 200, out),
+  const out = o.run(name, params);
+  if (!(out instanceof Promise)) {
+    answer(res, 200, out);
+    return;
+  }
+  out.then(
+    (done) => answer(res, 200, done),
     (err) => {
       // run() answers a method's own failures itself; this is the route's error handler case.
       o.log.error({ err }, 'request failed');

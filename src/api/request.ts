@@ -9,8 +9,11 @@ import { type ApiContext, callMethod, methods } from './methods.js';
 
 export const known = (name: string) => name === 'batch' || Object.hasOwn(methods, name);
 
-/** Runs one method by name; its own failures become `{error}` (answered with HTTP 200). */
-export type ApiRunner = (name: string, params: unknown) => Promise<unknown>;
+/**
+ * Runs one method by name; its own failures become `{error}` (answered with HTTP 200). The answer
+ * itself when it was ready at once (a publish on the memory engine), else a promise of it.
+ */
+export type ApiRunner = (name: string, params: unknown) => object | Promise<object>;
 
 export function apiRunner(ctx: ApiContext, counters: DoorCounters, log: Logger): ApiRunner {
   const failed = (name: string) => (err: unknown) => {
@@ -26,7 +29,13 @@ export function apiRunner(ctx: ApiContext, counters: DoorCounters, log: Logger):
     // The backend's everyday call, {channel, data}, straight to the hub: the same answer as the
     // schema path below, without its parse and three more promises per request.
     if (name === 'publish' && isPlainPublish(params)) {
-      return ctx.hub.publish(params.channel, { data: params.data }).then(publishAnswer, publishFailed);
+      let done: ReturnType<typeof ctx.hub.publishEager>;
+      try {
+        done = ctx.hub.publishEager(params.channel, { data: params.data });
+      } catch (err) {
+        return publishFailed(err);
+      }
+      return done instanceof Promise ? done.then(publishAnswer, publishFailed) : publishAnswer(done);
     }
     return callMethod(ctx, name, params).then((result) => ({ result }), failed(name));
   };

@@ -53,6 +53,17 @@ export class ClientHub {
     return this.hub.publish(channel, req);
   }
 
+  /** publish(), settled at once where the engine allows (see Hub.publishEager); refusals are thrown. */
+  publishEager(
+    identity: Identity,
+    channel: string,
+    req: PublishRequest,
+    ctx?: AccessContext,
+  ): Publication | Promise<Publication> {
+    this.check(identity, 'publish', channel, ctx);
+    return this.hub.publishEager(channel, req);
+  }
+
   history(
     identity: Identity,
     channel: string,

@@ -127,14 +127,18 @@ export class MemoryEngine implements Engine {
   }
 
   async publish(channel: string, req: PublishRequest, limits: StreamLimits): Promise<Publication> {
+    return this.publishNow(channel, req, limits);
+  }
+
+  publishNow(channel: string, req: PublishRequest, limits: StreamLimits): Publication {
     const stream = this.stream(channel, limits);
     const pub = buildPublication(channel, req, ++stream.top, stream.epoch, stream.touched);
     if (limits.historySize > 0) {
       stream.pubs.push(pub);
       this.trim(stream, limits, stream.touched);
     }
-    // Delivered before the promise settles, so a publisher that awaits publish() and then reads
-    // history never sees its publication missing from live delivery.
+    // Delivered before publish() settles, so a publisher that awaits it and then reads history
+    // never sees its publication missing from live delivery.
     if (this.subscribed.has(channel) || this.matchesPattern(channel)) this.sink?.onPublication(pub);
     return pub;
   }

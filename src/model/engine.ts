@@ -48,6 +48,12 @@ export interface Engine {
 
   /** Assigns the next offset, appends to history (trimmed by limits) and delivers to every node. */
   publish(channel: string, req: PublishRequest, limits: StreamLimits): Promise<Publication>;
+  /**
+   * publish() for an engine that has nothing to wait for (the memory engine): the same publication,
+   * delivery and errors, returned (or thrown) at once, so the hub's hot path makes no promise per
+   * publication. Engines that wait on I/O leave it out and the hub uses publish().
+   */
+  publishNow?(channel: string, req: PublishRequest, limits: StreamLimits): Publication;
   /** Sends join/leave events to every node's subscribers of the channel. */
   publishJoin(channel: string, info: ClientInfo): Promise<void>;
   publishLeave(channel: string, info: ClientInfo): Promise<void>;

@@ -5,6 +5,13 @@ import type { HeraldStats } from './door-stats.js';
 
 const seconds = (startMs: number) => (performance.now() - startMs) / 1000;
 
+/**
+ * Operations an engine may do at once, timed as the operation they stand for (a failed one throws,
+ * as a failed publish() rejects, and is counted the same way). Other synchronous methods
+ * (mqttStore) are not engine operations and stay out of the metrics.
+ */
+const SYNC_OPS: Record<string, string | undefined> = { publishNow: 'publish' };
+
 export function instrumentEngine(engine: Engine, stats: HeraldStats): Engine {
   const timed = new Map<PropertyKey, unknown>();
   return new Proxy(engine, {
@@ -19,11 +26,23 @@ export function instrumentEngine(engine: Engine, stats: HeraldStats): Engine {
         prop === 'start'
           ? (sink: EngineSink) => target.start(timedSink(sink, stats))
           : (...args: unknown[]) => {
-              op ??= stats.engineOp(prop);
+              op ??= stats.engineOp(SYNC_OPS[prop] ?? prop);
               const timer = op;
               const t0 = performance.now();
-              const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-              if (!(result instanceof Promise)) return result;
+              let result: unknown;
+              try {
+                result = (value as (...a: unknown[]) => unknown).apply(target, args);
+              } catch (err) {
+                if (SYNC_OPS[prop] !== undefined) {
+                  timer.observe(seconds(t0));
+                  timer.errors++;
+                }
+                throw err;
+              }
+              if (!(result instanceof Promise)) {
+                if (SYNC_OPS[prop] !== undefined) timer.observe(seconds(t0));
+                return result;
+              }
               return result.then(
                 (v) => {
                   timer.observe(seconds(t0));

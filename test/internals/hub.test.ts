@@ -258,3 +258,40 @@ describe('hub recovery', () => {
     await hub.close();
   });
 });
+
+describe('hub publish: engines that publish at once and engines that wait', () => {
+  type How = 'throws at once' | 'throws without publishNow' | 'rejects';
+  class Broken extends MemoryEngine {
+    constructor(private readonly how: How) {
+      super();
+      // Without publishNow the hub goes through publish(), as on Redis.
+      if (how !== 'throws at once') Object.defineProperty(this, 'publishNow', { value: undefined });
+    }
+    override publishNow(): never {
+      throw new Error('disk on fire');
+    }
+    override publish(): Promise<never> {
+      if (this.how === 'rejects') return Promise.reject(new Error('disk on fire'));
+      throw new Error('disk on fire');
+    }
+  }
+  const engineError = (err: unknown) =>
+    (err as { code?: number }).code === 150 && !(err as Error).message.includes('disk');
+  for (const how of ['throws at once', 'throws without publishNow', 'rejects'] as const) {
+    test(`an engine that ${how} gives the catalogue's engine error, never the raw one`, async () => {
+      const hub = new Hub(new Broken(how));
+      await hub.start();
+      try {
+        await assert.rejects(hub.publish('ch', { data: 1 }), engineError);
+        if (how === 'rejects') {
+          // Nothing known at once: the promise is handed back, and it rejects the same way.
+          await assert.rejects(Promise.resolve(hub.publishEager('ch', { data: 1 })), engineError);
+        } else {
+          assert.throws(() => hub.publishEager('ch', { data: 1 }), engineError);
+        }
+      } finally {
+        await hub.close();
+      }
+    });
+  }
+});

@@ -29,9 +29,20 @@ export function wireClientInfo(info: ClientInfo): WireClientInfo {
   return w;
 }
 
+/** The client and user part of the last client info encoded: a publisher publishes many times. */
+let lastClient = '';
+let lastUser = '';
+let lastClientUser = '{"client":"","user":""';
+
 /** JSON.stringify(wireClientInfo(info)) without the object; undefined where that would differ. */
 function clientInfoJson(info: ClientInfo): string | undefined {
-  let s = `{"client":${JSON.stringify(info.client)},"user":${JSON.stringify(info.user)}`;
+  if (info.client !== lastClient || info.user !== lastUser) {
+    if (typeof info.client !== 'string' || typeof info.user !== 'string') return undefined;
+    lastClientUser = `{"client":${JSON.stringify(info.client)},"user":${JSON.stringify(info.user)}`;
+    lastClient = info.client;
+    lastUser = info.user;
+  }
+  let s = lastClientUser;
   if (info.connInfo !== undefined) {
     const c = JSON.stringify(info.connInfo);
     if (c === undefined) return undefined;
@@ -42,7 +53,7 @@ function clientInfoJson(info: ClientInfo): string | undefined {
     if (c === undefined) return undefined;
     s += `,"chan_info":${c}`;
   }
-  return typeof info.client === 'string' && typeof info.user === 'string' ? `${s}}` : undefined;
+  return `${s}}`;
 }
 
 export function wirePublication(pub: Publication): WirePublication {

@@ -258,6 +258,10 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     this.running = true;
     try {
       for (let cmd = this.queue?.shift(); cmd !== undefined && !this.closed; cmd = this.queue?.shift()) {
+        // Awaited even when done at once (a publish on the memory engine): the first command's
+        // writes leave in this tick and the rest of the frame's in the next, which the coalescer
+        // (coalesce.ts) takes as a burst and writes once per socket per turn - measured cheaper
+        // per publication than a write per push as it comes (docs/performance.md, round 3).
         await this.run(cmd);
       }
     } finally {
@@ -270,29 +274,60 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     }
   }
 
-  protected async run(cmd: Command): Promise<void> {
+  /** Runs one command and sends its reply; a promise only while the command is under way. */
+  protected run(cmd: Command): Promise<void> | undefined {
     if (!this.connected && cmd.method !== 'connect') {
       this.ctx.log.info({ client: this.id, method: cmd.method }, 'command before connect');
-      return this.disconnect(Disconnects.BAD_REQUEST);
+      this.disconnect(Disconnects.BAD_REQUEST);
+      return undefined;
     }
     // Checked before any work: a refused command costs one small reply, nothing else.
     const verdict = this.rate.check(cmd.method === 'publish');
-    if (verdict === 'disconnect') return this.disconnect(Disconnects.TOO_MANY_REQUESTS);
-    if (verdict === 'refuse')
-      return this.send(this.transport.codec.error(cmd.id, new HeraldError('TOO_MANY_REQUESTS')));
+    if (verdict === 'disconnect') {
+      this.disconnect(Disconnects.TOO_MANY_REQUESTS);
+      return undefined;
+    }
+    if (verdict === 'refuse') {
+      this.send(this.transport.codec.error(cmd.id, new HeraldError('TOO_MANY_REQUESTS')));
+      return undefined;
+    }
+    let result: Promise<object | undefined> | object | undefined;
     try {
-      const result = await this.handle(cmd);
+      result = this.handle(cmd);
+    } catch (err) {
+      this.refuse(cmd, err);
+      return undefined;
+    }
+    if (result instanceof Promise)
+      return result.then(
+        (r) => this.answer(cmd, r),
+        (err) => this.refuse(cmd, err),
+      );
+    this.answer(cmd, result);
+    return undefined;
+  }
+
+  private answer(cmd: Command, result: object | undefined): void {
+    try {
       if (result !== undefined && !this.closed)
         this.send(this.transport.codec.result(cmd.id, cmd.method, result));
     } catch (err) {
-      if (err instanceof ProtocolViolation) return this.disconnect(err.disconnect);
-      if (this.closed) return;
-      const e = err instanceof HeraldError ? err : new HeraldError('INTERNAL');
-      if (!(err instanceof HeraldError)) {
-        this.ctx.log.error({ client: this.id, err, method: cmd.method }, 'command failed');
-      }
-      this.send(this.transport.codec.error(cmd.id, e));
+      this.refuse(cmd, err);
     }
+  }
+
+  /** A command that failed: its error reply, or the end of the connection for a protocol violation. */
+  private refuse(cmd: Command, err: unknown): void {
+    if (err instanceof ProtocolViolation) {
+      this.disconnect(err.disconnect);
+      return;
+    }
+    if (this.closed) return;
+    const e = err instanceof HeraldError ? err : new HeraldError('INTERNAL');
+    if (!(err instanceof HeraldError)) {
+      this.ctx.log.error({ client: this.id, err, method: cmd.method }, 'command failed');
+    }
+    this.send(this.transport.codec.error(cmd.id, e));
   }
 
   protected async leave(channel: string, sub: ChannelSub): Promise<void> {

@@ -23,6 +23,10 @@ export const SERVER_VERSION = 'herald 0.1.0';
 const SUBSCRIBED: AccessContext = Object.freeze({ subscribed: true });
 const NOT_SUBSCRIBED: AccessContext = Object.freeze({ subscribed: false });
 
+/** A publish command's result: empty, and only ever read to encode the reply. */
+const PUBLISHED: object = Object.freeze({});
+const publishResult = (): object => PUBLISHED;
+
 import { type Attached, SubscribingSession } from './session-subscriptions.js';
 
 export class ClientSession extends SubscribingSession {
@@ -175,20 +179,22 @@ export class ClientSession extends SubscribingSession {
     return { client: this.id, version: SERVER_VERSION, ...this.expiry() };
   }
 
-  private async publish(channel: string, data: unknown): Promise<object> {
+  private publish(channel: string, data: unknown): object | Promise<object> {
     this.ctx.counters.messagesIn++;
     // A Protobuf client publishes bytes: kept as they are for byte-oriented subscribers.
     // One request object per publish (no spread of an intermediate one): this is the hot path when
     // every channel has its own subscriber.
     const req: PublishRequest = data instanceof Uint8Array ? fromBytes(data) : { data };
     req.info = this.info;
-    await this.ctx.clients.publish(
+    // With the memory engine the publication is made (and delivered) before this returns, and the
+    // reply follows with no promise in between; a refusal is thrown and answered as before.
+    const done = this.ctx.clients.publishEager(
       this.identity,
       channel,
       req,
       this.subs.has(channel) ? SUBSCRIBED : NOT_SUBSCRIBED,
     );
-    return {};
+    return done instanceof Promise ? done.then(publishResult) : PUBLISHED;
   }
 
   private async history(req: { channel: string; limit?: number; since?: StreamPosition; reverse: boolean }) {
