@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [--scenario fanout,echo,idle] [--runs N] [--cpu-prof] [--servers herald]
-//   [--herald-root DIR] [--heap-snapshots]`
+//   [--herald-root DIR] [--heap-snapshots] [--idle-later]`
 // Runs every scenario against the bare `ws` baseline and a real Herald, each as a child process on
 // its own core, with the load processes on the other; prints one table of ratios to the baseline and
 // saves JSON plus SVG charts under bench/results/.
@@ -43,6 +43,7 @@ const ctx: BenchContext = {
   generatorCore: hasTaskset ? 0 : undefined,
   serverCore: 1,
   heraldFlags: flag('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  idleLater: flag('idle-later'),
   log: (line) => process.stdout.write(`${line}\n`),
 };
 

@@ -15,7 +15,7 @@ import type { Command } from '../../protocol/centrifuge/commands.js';
 import { connectionId } from '../connection-id.js';
 import type { DoorCounters } from '../door-stats.js';
 import { sessionClock } from './keepalive.js';
-import { SmallMap } from './small-map.js';
+import { type ChannelSub, NO_SUBS, type SubTable } from './sub-table.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
 /** What a session needs from its door: shared settings and the registry it leaves on close. */
@@ -31,41 +31,6 @@ export interface SessionContext {
   readonly sessions: Set<SessionBase>;
 }
 
-/** One subscription of a connection; its yes/no state in one small integer (idle memory). */
-export class ChannelSub {
-  private bits: number;
-
-  constructor(
-    joinLeave: boolean,
-    server: boolean,
-    /** Who the hub delivers to: the session itself, or its delta subscription for this channel. */
-    readonly subscriber: Subscriber,
-  ) {
-    this.bits = (joinLeave ? JOIN_LEAVE : 0) | (server ? SERVER : 0);
-  }
-
-  get joinLeave(): boolean {
-    return (this.bits & JOIN_LEAVE) !== 0;
-  }
-
-  /** Subscribed by the server (token claim, server API): the client cannot resubscribe it alone. */
-  get server(): boolean {
-    return (this.bits & SERVER) !== 0;
-  }
-
-  /** Whether this connection is in the channel's presence (and must leave it). */
-  get present(): boolean {
-    return (this.bits & PRESENT) !== 0;
-  }
-  set present(v: boolean) {
-    this.bits = v ? this.bits | PRESENT : this.bits & ~PRESENT;
-  }
-}
-
-const JOIN_LEAVE = 1;
-const SERVER = 2;
-const PRESENT = 4;
-
 export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   readonly id = connectionId();
   info: ClientInfo;
@@ -73,7 +38,8 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
   identity: Identity = ANONYMOUS;
   /** The session's yes/no state in one small integer (see the accessors below): idle memory. */
   private flags = 0;
-  protected readonly subs = new SmallMap<string, ChannelSub>();
+  /** Replaced, not changed in place, as subscriptions come and go (sub-table.ts). */
+  protected subs: SubTable = NO_SUBS;
   /** Commands read and not run yet; made when there are some (most connections are idle). */
   protected queue: Command[] | undefined;
   /** The code this side closed with, for the disconnect counters; unset when the peer left. */
@@ -297,7 +263,7 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
 
   protected async leave(channel: string, sub: ChannelSub): Promise<void> {
     const { hub } = this.ctx;
-    this.subs.delete(channel);
+    this.subs = this.subs.without(channel);
     this.ctx.counters.subscriptions--;
     hub.unsubscribe(channel, sub.subscriber);
     if (!sub.present) return;
