@@ -32,23 +32,24 @@ export interface SessionContext {
 }
 
 export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
-  readonly id = connectionId();
   info: ClientInfo;
   /** Who the connect command proved this client to be. */
   identity: Identity = ANONYMOUS;
-  /** The session's yes/no state in one small integer (see the accessors below): idle memory. */
+  /**
+   * The session's yes/no state in the low bits of one small integer, and above them the code this
+   * side closed with (see the accessors below): idle memory.
+   */
   private flags = 0;
   /** Replaced, not changed in place, as subscriptions come and go (sub-table.ts). */
   protected subs: SubTable = NO_SUBS;
   /** Commands read and not run yet; made when there are some (most connections are idle). */
   protected queue: Command[] | undefined;
-  /** The code this side closed with, for the disconnect counters; unset when the peer left. */
-  protected closeCode: number | undefined;
-  /** On the sessions' clock (keepalive.ts), as are the next two. */
-  readonly openedAt = sessionClock();
+  /**
+   * On the sessions' clock (keepalive.ts), as is lastPingAt: when the connection opened, and from
+   * connect on, when connect succeeded (one field for both: each is read only in its phase).
+   */
+  private since = sessionClock();
   lastPingAt = 0;
-  /** When connect succeeded; pings are due from then on. */
-  connectedAt = 0;
   /** When the connection token runs out (ms since the Unix epoch); 0 = never. */
   expiresAt = 0;
   /**
@@ -62,10 +63,37 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     readonly transport: SessionTransport,
     protected readonly ctx: SessionContext,
   ) {
-    this.info = { client: this.id, user: '', transport: transport.name };
+    // The id lives in the client info only (see `id`).
+    this.info = { client: connectionId(), user: '', transport: transport.name };
     const rates = ratesOf(ctx.config);
     this.rate = commandRate(rates.command, rates.publish);
     ctx.counters.opened();
+  }
+
+  get id(): string {
+    return this.info.client;
+  }
+
+  /** When the connection opened; read while it is not connected. */
+  get openedAt(): number {
+    return this.since;
+  }
+
+  /** When connect succeeded; pings are due from then on. 0 before. */
+  get connectedAt(): number {
+    return this.connected ? this.since : 0;
+  }
+  set connectedAt(at: number) {
+    this.since = at;
+  }
+
+  /** The code this side closed with, for the disconnect counters; unset when the peer left. */
+  protected get closeCode(): number | undefined {
+    const code = this.flags >>> CLOSE_CODE_SHIFT;
+    return code === 0 ? undefined : code;
+  }
+  protected set closeCode(code: number | undefined) {
+    this.flags = (this.flags & FLAG_BITS) | ((code ?? 0) << CLOSE_CODE_SHIFT);
   }
 
   protected get connected(): boolean {
@@ -303,6 +331,9 @@ const CLOSED = 2;
 const RUNNING = 4;
 const CUT_SLOW = 8;
 const PONG_PENDING = 16;
+/** The flags above; the close code (at most 4999) sits above them. */
+const FLAG_BITS = 0xff;
+const CLOSE_CODE_SHIFT = 8;
 
 /** The rate options of every session of one config, made once rather than per connection. */
 const rates = new WeakMap<Config, { command: RateOptions; publish: RateOptions }>();
