@@ -142,6 +142,11 @@ describe('WebSocket connections with rebuilt listener tables', () => {
     );
     assert.ok(session?.transport instanceof WsTransport);
     const ws = session.transport.ws;
+    // Idle memory (docs/performance.md, round 4): read from elsewhere, not fields of their own.
+    for (const f of ['id', 'openedAt', 'connectedAt', 'closeCode']) assert.ok(!Object.hasOwn(session, f), f);
+    assert.ok(!Object.hasOwn(session.transport, 'ticket'), 'the ticket is on the socket');
+    const subs = (session as unknown as { subs: object }).subs;
+    assert.equal(subs.constructor.name, 'ChannelSub', 'one subscription: its record is the table');
     await until(() => !hasLiveReceiver(ws), { what: "the quiet connection's parser to go" });
     await until(() => !hasLiveSender(ws), { what: "the quiet connection's sender to go" });
     // A publication reaches it; a ping is answered; a command is read and answered.
