@@ -89,7 +89,13 @@ export async function idle(
         const later = await server.memory();
         ctx.log(
           `    ${at} s later: ${((later.rssKiB - before.rssKiB) / connected).toFixed(2)} KiB RSS/conn, ` +
-            `${((later.heapKiB - before.heapKiB) / connected).toFixed(2)} KiB heap/conn`,
+            `${((later.heapKiB - before.heapKiB) / connected).toFixed(2)} KiB heap/conn` +
+            ['anonSmall', 'heapTotal', 'newSize', 'oldSize']
+              .map(
+                (k) =>
+                  `, ${k} ${(((later.detail?.[k] ?? 0) - (before.detail?.[k] ?? 0)) / connected).toFixed(2)}`,
+              )
+              .join(''),
         );
       }
     }
