@@ -1,5 +1,6 @@
 // `npm run bench [-- --quick] [--scenario fanout,echo,idle] [--runs N] [--cpu-prof] [--servers herald]
-//   [--herald-root DIR] [--heap-snapshots]`
+//   [--herald-root DIR] [--heap-snapshots] [--idle-later]
+//   [--herald-node-flags 'FLAGS']`
 // Runs every scenario against the bare `ws` baseline and a real Herald, each as a child process on
 // its own core, with the load processes on the other; prints one table of ratios to the baseline and
 // saves JSON plus SVG charts under bench/results/.
@@ -42,7 +43,12 @@ const ctx: BenchContext = {
   quick,
   generatorCore: hasTaskset ? 0 : undefined,
   serverCore: 1,
-  heraldFlags: flag('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  heraldFlags: [
+    ...(flag('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    // e.g. `--herald-node-flags --max-semi-space-size=1` (space-separated node/V8 flags)
+    ...(value('herald-node-flags') ?? '').split(' ').filter(Boolean),
+  ],
+  idleLater: flag('idle-later'),
   log: (line) => process.stdout.write(`${line}\n`),
 };
 
@@ -511,7 +517,7 @@ async function latencyRows(door: DoorAdapter, subscribers: number): Promise<void
 
 async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
-  if (ctx.heraldFlags.length) mkdirSync(profileDir, { recursive: true });
+  if (flag('cpu-prof')) mkdirSync(profileDir, { recursive: true });
   if (flag('heap-snapshots')) mkdirSync(join(resultsDir, 'heap'), { recursive: true });
   if (hasTaskset) pin(process.pid, 0);
   const began = new Date();

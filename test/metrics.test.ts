@@ -107,4 +107,23 @@ describe('/metrics', () => {
     sdk.disconnect();
     await mqtt.end();
   });
+
+  test("the channel protocol counts each disconnect under its code: the server's own, or 1006 when the peer left", async () => {
+    const key = (code: number) => `herald_door_disconnects_total{door="websocket",code="${code}"}`;
+    const start = await scrape();
+    const was = (code: number) => start.get(key(code)) ?? 0;
+    // A frame that is not JSON: the server closes with 3501 (bad request).
+    const bad = await TestClient.open(`${server.ws}/connection/websocket`, {}, 'centrifuge-json');
+    bad.send('not json');
+    assert.equal((await bad.closed).code, 3501);
+    // A client that connects, then drops its socket without a close frame.
+    const gone = await TestClient.open(`${server.ws}/connection/websocket`, {}, 'centrifuge-json');
+    gone.send('{"id":1,"connect":{}}');
+    await gone.next();
+    gone.ws.terminate();
+    await until(async () => (await scrape()).get(key(1006)) === was(1006) + 1, {
+      what: 'the dropped connection counted as 1006',
+    });
+    assert.equal((await scrape()).get(key(3501)), was(3501) + 1);
+  });
 });

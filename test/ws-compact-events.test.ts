@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { centrifugeServerOf } from '../src/transports/centrifuge/door.js';
 import { WsTransport } from '../src/transports/centrifuge/ws-transport.js';
-import { hasLiveReceiver } from '../src/transports/ws/idle-receiver.js';
+import { hasLiveReceiver, hasLiveSender } from '../src/transports/ws/idle-receiver.js';
 import { startHerald, type TestServer } from './helpers/herald.js';
 import { clientFrame, parseServerFrames, rawUpgrade, type ServerFrame } from './helpers/raw.js';
 import { until } from './helpers/until.js';
@@ -120,7 +120,7 @@ describe('WebSocket connections with rebuilt listener tables', () => {
     assert.equal(closeCode(last), 1000);
   });
 
-  test('the channel protocol: a connection whose parser was dropped gets publications, pings and commands', async () => {
+  test('the channel protocol: a connection whose parser and sender were dropped gets publications, pings and commands', async () => {
     const { socket, status, rest } = await rawUpgrade(server.port, '/connection/websocket', {
       'Sec-WebSocket-Protocol': 'centrifuge-json',
     });
@@ -142,7 +142,13 @@ describe('WebSocket connections with rebuilt listener tables', () => {
     );
     assert.ok(session?.transport instanceof WsTransport);
     const ws = session.transport.ws;
+    // Idle memory (docs/performance.md, round 4): read from elsewhere, not fields of their own.
+    for (const f of ['id', 'openedAt', 'connectedAt', 'closeCode']) assert.ok(!Object.hasOwn(session, f), f);
+    assert.ok(!Object.hasOwn(session.transport, 'ticket'), 'the ticket is on the socket');
+    const subs = (session as unknown as { subs: object }).subs;
+    assert.equal(subs.constructor.name, 'ChannelSub', 'one subscription: its record is the table');
     await until(() => !hasLiveReceiver(ws), { what: "the quiet connection's parser to go" });
+    await until(() => !hasLiveSender(ws), { what: "the quiet connection's sender to go" });
     // A publication reaches it; a ping is answered; a command is read and answered.
     await server.herald.hub.publish('quiet', { data: { n: 1 } });
     await until(() => /"pub":\{"data":\{"n":1\}/.test(texts()), { what: 'the publication' });
@@ -156,6 +162,8 @@ describe('WebSocket connections with rebuilt listener tables', () => {
       what: 'the command reply',
     });
     await until(() => !hasLiveReceiver(ws), { what: 'the parser to go once more' });
+    // The pong above went out through a sender made again; it is dropped again since.
+    assert.equal(hasLiveSender(ws), false);
     socket.write(clientFrame(CLOSE, Buffer.from([0x03, 0xe8])));
     await until(() => r.ended(), { what: 'the server to end the connection' });
     assert.equal(closeCode(r.frames().at(-1) as ServerFrame), 1000);

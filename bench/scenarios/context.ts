@@ -8,6 +8,8 @@ export interface BenchContext {
   serverCore: number;
   /** Extra node flags for the Herald server (e.g. --cpu-prof). */
   heraldFlags: string[];
+  /** Idle rows read memory again about 5 and 15 s after the last connection opened (`--idle-later`). */
+  idleLater?: boolean;
   log(line: string): void;
 }
 

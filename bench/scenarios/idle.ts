@@ -80,6 +80,25 @@ export async function idle(
       );
       ctx.log(`    per conn: ${parts.join(', ')}`);
     }
+    if (ctx.idleLater) {
+      // Whether V8 gives back what the burst left once the server is quiet (docs/performance.md).
+      let waited = 1;
+      for (const at of [5, 15]) {
+        await sleep((at - waited) * 1000);
+        waited = at;
+        const later = await server.memory();
+        ctx.log(
+          `    ${at} s later: ${((later.rssKiB - before.rssKiB) / connected).toFixed(2)} KiB RSS/conn, ` +
+            `${((later.heapKiB - before.heapKiB) / connected).toFixed(2)} KiB heap/conn` +
+            ['anonSmall', 'heapTotal', 'newSize', 'oldSize']
+              .map(
+                (k) =>
+                  `, ${k} ${(((later.detail?.[k] ?? 0) - (before.detail?.[k] ?? 0)) / connected).toFixed(2)}`,
+              )
+              .join(''),
+        );
+      }
+    }
     return r;
   } finally {
     await Promise.all(gen.processes.map((p) => p.call({ op: 'close' }, 20_000).catch(() => {})));

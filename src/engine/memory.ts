@@ -18,6 +18,7 @@ import {
   type EngineSink,
   type HistoryQuery,
   type HistoryResult,
+  type LocalPresence,
   type MqttStore,
   type MqttStoreOptions,
   matchesFilter,
@@ -29,6 +30,7 @@ import {
 } from '../model/index.js';
 import { newEpoch } from './epoch.js';
 import { selectHistory } from './history-window.js';
+import { MemoryPresence } from './memory-presence.js';
 import { MemoryMqttData, MemoryMqttStore } from './mqtt/memory-store.js';
 
 interface Stream {
@@ -53,16 +55,10 @@ export interface MemoryEngineOptions {
 
 const defaults: MemoryEngineOptions = { metaTtl: 30 * 24 * 3600, sweepInterval: 10_000, now: Date.now };
 
-interface PresenceEntry {
-  info: ClientInfo;
-  expires: number;
-}
-
 export class MemoryEngine implements Engine {
   readonly name = 'memory';
   private sink: EngineSink | undefined;
   private readonly streams = new Map<string, Stream>();
-  private readonly presenceByChannel = new Map<string, Map<string, PresenceEntry>>();
   private readonly subscribed = new Set<string>();
   private readonly patterns = new Set<string>();
   private node: NodeInfo | undefined;
@@ -73,10 +69,12 @@ export class MemoryEngine implements Engine {
   private generation = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private mqtt: MemoryMqttData | undefined;
+  private readonly presenceStore: MemoryPresence;
 
   constructor(options: Partial<MemoryEngineOptions> = {}) {
     this.opts = { ...defaults, ...options };
     this.now = this.opts.now;
+    this.presenceStore = new MemoryPresence(this.now);
   }
 
   async start(sink: EngineSink): Promise<void> {
@@ -120,10 +118,7 @@ export class MemoryEngine implements Engine {
       dropped = true;
     }
     if (dropped) this.generation++;
-    for (const [channel, entries] of this.presenceByChannel) {
-      for (const [id, e] of entries) if (e.expires <= now) entries.delete(id);
-      if (entries.size === 0) this.presenceByChannel.delete(channel);
-    }
+    this.presenceStore.sweep();
   }
 
   async publish(channel: string, req: PublishRequest, limits: StreamLimits): Promise<Publication> {
@@ -195,40 +190,27 @@ export class MemoryEngine implements Engine {
   }
 
   async addPresence(channel: string, info: ClientInfo, ttlSeconds: number): Promise<void> {
-    let entries = this.presenceByChannel.get(channel);
-    if (!entries) {
-      entries = new Map();
-      this.presenceByChannel.set(channel, entries);
-    }
-    entries.set(info.client, { info, expires: this.now() + ttlSeconds * 1000 });
+    this.presenceStore.add(channel, info, ttlSeconds);
   }
 
   async refreshPresence(entries: [string, ClientInfo][], ttlSeconds: number): Promise<void> {
-    for (const [channel, info] of entries) await this.addPresence(channel, info, ttlSeconds);
+    for (const [channel, info] of entries) this.presenceStore.add(channel, info, ttlSeconds);
   }
 
   async removePresence(channel: string, clientId: string): Promise<void> {
-    const entries = this.presenceByChannel.get(channel);
-    if (!entries) return;
-    entries.delete(clientId);
-    if (entries.size === 0) this.presenceByChannel.delete(channel);
+    this.presenceStore.remove(channel, clientId);
+  }
+
+  localPresence(ttlSeconds: number): LocalPresence {
+    return this.presenceStore.group(ttlSeconds);
   }
 
   async presence(channel: string): Promise<Record<string, ClientInfo>> {
-    const out: Record<string, ClientInfo> = {};
-    const entries = this.presenceByChannel.get(channel);
-    if (!entries) return out;
-    const now = this.now();
-    for (const [id, e] of entries) {
-      if (e.expires > now) out[id] = e.info;
-      else entries.delete(id);
-    }
-    return out;
+    return this.presenceStore.presence(channel);
   }
 
   async presenceStats(channel: string): Promise<PresenceStats> {
-    const present = Object.values(await this.presence(channel));
-    return { numClients: present.length, numUsers: new Set(present.map((i) => i.user)).size };
+    return this.presenceStore.stats(channel);
   }
 
   async channels(): Promise<string[]> {

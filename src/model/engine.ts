@@ -41,6 +41,14 @@ export interface NodeInfo {
   uptime: number;
 }
 
+/** One node's presence entries in an in-process engine (see Engine.localPresence). */
+export interface LocalPresence {
+  add(channel: string, info: ClientInfo): void;
+  remove(channel: string, clientId: string): void;
+  /** Every entry of the group stays for the TTL from now. */
+  refresh(): void;
+}
+
 export interface Engine {
   readonly name: string;
   start(sink: EngineSink): Promise<void>;
@@ -84,6 +92,12 @@ export interface Engine {
   removePresence(channel: string, clientId: string): Promise<void>;
   presence(channel: string): Promise<Record<string, ClientInfo>>;
   presenceStats(channel: string): Promise<PresenceStats>;
+  /**
+   * For an engine whose presence lives in this process: a node's entries held under one expiry,
+   * renewed by one call per beat, so the node keeps no index of its own to refresh from. What
+   * presence() answers is the same as with addPresence/refreshPresence. Optional.
+   */
+  localPresence?(ttlSeconds: number): LocalPresence;
 
   /** Channels with at least one subscriber anywhere in the cluster. */
   channels(): Promise<string[]>;

@@ -16,7 +16,7 @@ import { centrifugeJsonFormat } from '../../protocol/centrifuge/replies.js';
 import { streamFrame } from '../../protocol/centrifuge/stream-formats.js';
 import type { Door } from '../door.js';
 import { takeUpgradedSocket } from '../upgrade.js';
-import { IdleWebSocket } from '../ws/idle-receiver.js';
+import { IdleWebSocket, setTicket } from '../ws/idle-receiver.js';
 import { registerFallbackTransports } from './emulation.js';
 import { Keepalive } from './keepalive.js';
 import { ClientSession, type SessionContext } from './session.js';
@@ -105,7 +105,9 @@ export const centrifugeDoor: Door = {
         ws,
         ws.protocol === PROTOBUF_SUBPROTOCOL ? protobufEncoding : jsonEncoding,
       );
-      transport.ticket = takeUpgradedSocket(socket);
+      // Kept on the socket (a field of IdleWebSocket), released by the transport's close listener.
+      const ticket = takeUpgradedSocket(socket);
+      if (ticket !== undefined) setTicket(ws, ticket);
       const session = new ClientSession(transport, sctx);
       transport.attach(session);
       sessions.add(session);

@@ -15,7 +15,7 @@ import type { Command } from '../../protocol/centrifuge/commands.js';
 import { connectionId } from '../connection-id.js';
 import type { DoorCounters } from '../door-stats.js';
 import { sessionClock } from './keepalive.js';
-import { SmallMap } from './small-map.js';
+import { type ChannelSub, NO_SUBS, type SubTable } from './sub-table.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
 
 /** What a session needs from its door: shared settings and the registry it leaves on close. */
@@ -31,58 +31,25 @@ export interface SessionContext {
   readonly sessions: Set<SessionBase>;
 }
 
-/** One subscription of a connection; its yes/no state in one small integer (idle memory). */
-export class ChannelSub {
-  private bits: number;
-
-  constructor(
-    joinLeave: boolean,
-    server: boolean,
-    /** Who the hub delivers to: the session itself, or its delta subscription for this channel. */
-    readonly subscriber: Subscriber,
-  ) {
-    this.bits = (joinLeave ? JOIN_LEAVE : 0) | (server ? SERVER : 0);
-  }
-
-  get joinLeave(): boolean {
-    return (this.bits & JOIN_LEAVE) !== 0;
-  }
-
-  /** Subscribed by the server (token claim, server API): the client cannot resubscribe it alone. */
-  get server(): boolean {
-    return (this.bits & SERVER) !== 0;
-  }
-
-  /** Whether this connection is in the channel's presence (and must leave it). */
-  get present(): boolean {
-    return (this.bits & PRESENT) !== 0;
-  }
-  set present(v: boolean) {
-    this.bits = v ? this.bits | PRESENT : this.bits & ~PRESENT;
-  }
-}
-
-const JOIN_LEAVE = 1;
-const SERVER = 2;
-const PRESENT = 4;
-
 export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
-  readonly id = connectionId();
   info: ClientInfo;
   /** Who the connect command proved this client to be. */
   identity: Identity = ANONYMOUS;
-  /** The session's yes/no state in one small integer (see the accessors below): idle memory. */
+  /**
+   * The session's yes/no state in the low bits of one small integer, and above them the code this
+   * side closed with (see the accessors below): idle memory.
+   */
   private flags = 0;
-  protected readonly subs = new SmallMap<string, ChannelSub>();
+  /** Replaced, not changed in place, as subscriptions come and go (sub-table.ts). */
+  protected subs: SubTable = NO_SUBS;
   /** Commands read and not run yet; made when there are some (most connections are idle). */
   protected queue: Command[] | undefined;
-  /** The code this side closed with, for the disconnect counters; unset when the peer left. */
-  protected closeCode: number | undefined;
-  /** On the sessions' clock (keepalive.ts), as are the next two. */
-  readonly openedAt = sessionClock();
+  /**
+   * On the sessions' clock (keepalive.ts), as is lastPingAt: when the connection opened, and from
+   * connect on, when connect succeeded (one field for both: each is read only in its phase).
+   */
+  private since = sessionClock();
   lastPingAt = 0;
-  /** When connect succeeded; pings are due from then on. */
-  connectedAt = 0;
   /** When the connection token runs out (ms since the Unix epoch); 0 = never. */
   expiresAt = 0;
   /**
@@ -96,10 +63,37 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
     readonly transport: SessionTransport,
     protected readonly ctx: SessionContext,
   ) {
-    this.info = { client: this.id, user: '', transport: transport.name };
+    // The id lives in the client info only (see `id`).
+    this.info = { client: connectionId(), user: '', transport: transport.name };
     const rates = ratesOf(ctx.config);
     this.rate = commandRate(rates.command, rates.publish);
     ctx.counters.opened();
+  }
+
+  get id(): string {
+    return this.info.client;
+  }
+
+  /** When the connection opened; read while it is not connected. */
+  get openedAt(): number {
+    return this.since;
+  }
+
+  /** When connect succeeded; pings are due from then on. 0 before. */
+  get connectedAt(): number {
+    return this.connected ? this.since : 0;
+  }
+  set connectedAt(at: number) {
+    this.since = at;
+  }
+
+  /** The code this side closed with, for the disconnect counters; unset when the peer left. */
+  protected get closeCode(): number | undefined {
+    const code = this.flags >>> CLOSE_CODE_SHIFT;
+    return code === 0 ? undefined : code;
+  }
+  protected set closeCode(code: number | undefined) {
+    this.flags = (this.flags & FLAG_BITS) | ((code ?? 0) << CLOSE_CODE_SHIFT);
   }
 
   protected get connected(): boolean {
@@ -332,7 +326,7 @@ export abstract class SessionBase implements Subscriber<Buffer>, TransportPeer {
 
   protected async leave(channel: string, sub: ChannelSub): Promise<void> {
     const { hub } = this.ctx;
-    this.subs.delete(channel);
+    this.subs = this.subs.without(channel);
     this.ctx.counters.subscriptions--;
     hub.unsubscribe(channel, sub.subscriber);
     if (!sub.present) return;
@@ -372,6 +366,9 @@ const CLOSED = 2;
 const RUNNING = 4;
 const CUT_SLOW = 8;
 const PONG_PENDING = 16;
+/** The flags above; the close code (at most 4999) sits above them. */
+const FLAG_BITS = 0xff;
+const CLOSE_CODE_SHIFT = 8;
 
 /** The rate options of every session of one config, made once rather than per connection. */
 const rates = new WeakMap<Config, { command: RateOptions; publish: RateOptions }>();

@@ -10,7 +10,8 @@ import type { Encoded } from '../../protocol/centrifuge/codec.js';
 import type { SubscribeRequest } from '../../protocol/centrifuge/commands.js';
 import { deltaFormatOf, deltaWirePublication } from '../../protocol/centrifuge/delta-formats.js';
 import { DeltaSubscription } from './delta-subscription.js';
-import { ChannelSub, SessionBase } from './session-base.js';
+import { SessionBase } from './session-base.js';
+import { ChannelSub } from './sub-table.js';
 
 /** One subscription to make, whoever asked for it. */
 export interface AttachRequest {
@@ -95,16 +96,17 @@ export abstract class SubscribingSession extends SessionBase {
     }
     const delta = this.deltaFor(req, opts.allowedDeltaTypes);
     const sub = new ChannelSub(
+      channel,
       req.joinLeave || clients.policy.forcesJoinLeave(channel),
       req.server,
       delta ?? this,
     );
     this.writeDelay = this.subs.size === 0 ? opts.writeDelay : Math.min(this.writeDelay, opts.writeDelay);
-    this.subs.set(channel, sub);
+    this.subs = this.subs.with(sub);
     this.ctx.counters.subscriptions++;
     const drop = () => {
       if (this.subs.get(channel) !== sub) return;
-      this.subs.delete(channel);
+      this.subs = this.subs.without(channel);
       this.ctx.counters.subscriptions--;
     };
     let result: SubscribeResult;

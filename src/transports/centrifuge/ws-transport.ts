@@ -3,12 +3,11 @@
 // straight to the socket, coalesced per socket per tick (see ../ws/frame-writer.ts).
 import { WebSocket } from 'ws';
 import type { DisconnectDef } from '../../errors.js';
-import type { Ticket } from '../../limits/connections.js';
 import type { FrameFormat } from '../../model/index.js';
 import type { ClientCodec, Encoded } from '../../protocol/centrifuge/codec.js';
 import { binaryFrame, textFrame } from '../../protocol/ws-frame.js';
 import { FrameTarget, writeFrame } from '../ws/frame-writer.js';
-import { ownerOf, releaseReceiverSoon, setOwner } from '../ws/idle-receiver.js';
+import { ownerOf, releaseReceiverSoon, setOwner, takeTicket } from '../ws/idle-receiver.js';
 import { answerPing } from '../ws/pings.js';
 import { compactConnectionEvents, releaseReceiverBuffers, shareEmptyExtensions } from '../ws/ws-internals.js';
 import type { SessionTransport, TransportPeer } from './transport.js';
@@ -45,7 +44,7 @@ function onPing(this: WebSocket, data: Buffer): void {
 function onClose(this: WebSocket): void {
   const t = transportOf(this);
   setOwner(this, undefined);
-  t?.ticket?.release();
+  takeTicket(this)?.release();
   t?.peer?.gone();
 }
 
@@ -58,8 +57,6 @@ export interface WsEncoding {
 
 export class WsTransport extends FrameTarget implements SessionTransport {
   peer: TransportPeer | undefined;
-  /** The connection-limit ticket, released when the socket closes. */
-  ticket: Ticket | undefined;
 
   constructor(
     ws: WebSocket,

@@ -8,12 +8,14 @@
 // its end or close, ws's close() and resume(). ws reaches its receiver only through `_receiver`,
 // which IdleWebSocket turns into an accessor; WebSocketServer makes its sockets with this class
 // (its `WebSocket` option). Everything ws's own receiver carries between frames is checked before
-// it is dropped; on any difference (another ws version, another listener) it is kept.
+// it is dropped; on any difference (another ws version, another listener) it is kept. ws's Sender
+// is dropped and made again the same way, at the same moments (idle-sender.ts).
 import type { EventEmitter } from 'node:events';
 import * as wsModule from 'ws';
 import { WebSocket } from 'ws';
 import type { Ticket } from '../../limits/connections.js';
 import { compactEvents } from '../compact-events.js';
+import { remakeSender, type Sender, senderDroppable } from './idle-sender.js';
 
 /** The Receiver fields this relies on (ws 8.23, src/transports/ws/ws-internals.ts pins it). */
 interface Receiver extends EventEmitter {
@@ -190,6 +192,43 @@ export class IdleWebSocket extends WebSocket {
     this.liveReceiver = r;
   }
 
+  /** The live sender; undefined while dropped (idle-sender.ts). */
+  declare private liveSender: Sender | null | undefined;
+
+  get _sender(): Sender | null {
+    const s = this.liveSender;
+    if (s !== undefined) return s;
+    const w = this as unknown as { _socket: unknown; _extensions: object };
+    this.liveSender = remakeSender(this, w._socket, w._extensions);
+    return this.liveSender;
+  }
+
+  set _sender(s: Sender | null) {
+    this.liveSender = s;
+  }
+
+  /** ws's bufferedAmount, without making a dropped sender again: a dropped one holds nothing. */
+  bufferedNow(): number {
+    if (this.liveSender !== undefined) return (wsBufferedAmount as () => number).call(this);
+    return (this as unknown as { _socket: { _writableState: { length: number } } })._socket._writableState
+      .length;
+  }
+
+  /** ws's sender writes at once (does not queue): true when it was dropped, being idle. */
+  senderWritesAtOnce(): boolean {
+    const s = this.liveSender;
+    return s === undefined || s?._state === 0;
+  }
+
+  /** Drops the sender if it is idle; true when dropped. */
+  releaseSender(): boolean {
+    const s = this.liveSender;
+    if (s === undefined || s === null || this.readyState !== WebSocket.OPEN) return false;
+    if (wsBufferedAmount === undefined || !senderDroppable(s, this)) return false;
+    this.liveSender = undefined;
+    return true;
+  }
+
   private remakeReceiver(): Receiver {
     const l = learned as Learned;
     const w = this as unknown as { _extensions: object };
@@ -227,6 +266,17 @@ export class IdleWebSocket extends WebSocket {
     this.liveReceiver = undefined;
     return true;
   }
+}
+
+/** ws's own getter, which reads the sender; IdleWebSocket's asks bufferedNow() (TS cannot override it). */
+const wsBufferedAmount = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'bufferedAmount')?.get;
+if (wsBufferedAmount !== undefined) {
+  Object.defineProperty(IdleWebSocket.prototype, 'bufferedAmount', {
+    configurable: true,
+    get(this: IdleWebSocket) {
+      return this.bufferedNow();
+    },
+  });
 }
 
 /** For a WebSocket made by another class (none of Herald's servers): the same data in WeakMaps. */
@@ -286,10 +336,10 @@ function sweep(): void {
     } else if (ws.sweepState === TOUCHED) {
       ws.sweepState = QUIET;
       watched.push(ws);
-    } else if (ws.releaseReceiver() || !ws.holdsReceiver()) {
-      ws.sweepState = NOT_WATCHED;
     } else {
-      watched.push(ws); // mid-frame: looked at again next time
+      ws.releaseSender();
+      if (ws.releaseReceiver() || !ws.holdsReceiver()) ws.sweepState = NOT_WATCHED;
+      else watched.push(ws); // mid-frame: looked at again next time
     }
   }
   if (watched.length === 0 && sweepTimer !== undefined) {
@@ -300,7 +350,8 @@ function sweep(): void {
 
 /**
  * Marks the connection as having just worked (accepted, a message, a ping or a pong handled): its
- * receiver is dropped once it has been quiet for a while (QUIET_MS), not on a busy connection.
+ * receiver and sender are dropped once it has been quiet for a while (QUIET_MS), not on a busy
+ * connection.
  */
 export function releaseReceiverSoon(ws: WebSocket): void {
   if (!(ws instanceof IdleWebSocket)) return;
@@ -314,6 +365,11 @@ export function releaseReceiverSoon(ws: WebSocket): void {
     sweepTimer = setInterval(sweep, QUIET_MS);
     sweepTimer.unref();
   }
+}
+
+/** Whether the connection holds a sender right now (for tests and diagnostics). */
+export function hasLiveSender(ws: WebSocket): boolean {
+  return (ws as unknown as { liveSender?: unknown }).liveSender != null;
 }
 
 /** Whether the connection holds a receiver right now (for tests and diagnostics). */

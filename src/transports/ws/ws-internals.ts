@@ -36,6 +36,8 @@ export function socketOf(ws: WebSocket): Socket | undefined {
 
 /** Whether ws writes a send at once (true), or queues it behind a compression or a Blob read. */
 export function senderWritesAtOnce(ws: WebSocket): boolean {
+  // A dropped sender (idle-receiver.ts) is not made again just to be asked.
+  if (ws instanceof IdleWebSocket) return ws.senderWritesAtOnce();
   return internals(ws)._sender?._state === 0;
 }
 
