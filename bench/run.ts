@@ -498,18 +498,21 @@ async function latencyRows(door: DoorAdapter, subscribers: number): Promise<void
   raw[id] = out;
   const label = `latency ${door.name}, ${subscribers} subs (interleaved with bare ws)`;
   const cpu = `${cpuText(out.baseline)} | ${cpuText(out.herald)}`;
-  for (const q of ['p50', 'p99'] as const) {
+  // The target is read from the median of the slices' own p99s (see LatencySide); the pooled p99
+  // is printed beside it.
+  for (const q of ['p50', 'p99', 'p99MedianOfSlices'] as const) {
     const b = out.baseline?.[q] ?? Number.NaN;
     const h = out.herald?.[q] ?? Number.NaN;
+    const judged = q === 'p99MedianOfSlices';
     rows.push({
       scenario: label,
-      metric: `${q} ms at 25k/s`,
+      metric: q === 'p99MedianOfSlices' ? 'p99 ms at 25k/s, median of slices' : `${q} ms at 25k/s (pooled)`,
       baseline: b,
       herald: h,
       mosquitto: out.mosquitto?.[q],
       ratio: b / h,
-      target: q === 'p99' ? '<= bare ws' : '',
-      met: q === 'p99' ? h <= b : undefined,
+      target: judged ? '<= bare ws' : '',
+      met: judged ? h <= b : undefined,
       cpu,
     });
   }
