@@ -15,7 +15,7 @@ import * as wsModule from 'ws';
 import { WebSocket } from 'ws';
 import type { Ticket } from '../../limits/connections.js';
 import { compactEvents } from '../compact-events.js';
-import { remakeSender, type Sender, senderDroppable } from './idle-sender.js';
+import { remakeSender, type Sender, senderDroppable, warnKept } from './idle-sender.js';
 
 /** The Receiver fields this relies on (ws 8.23, src/transports/ws/ws-internals.ts pins it). */
 interface Receiver extends EventEmitter {
@@ -254,7 +254,10 @@ export class IdleWebSocket extends WebSocket {
     const r = this.liveReceiver;
     if (r === undefined || r === null || this.readyState !== WebSocket.OPEN) return false;
     if ((this as unknown as { _closeFrameReceived: boolean })._closeFrameReceived || !quiet(r)) return false;
-    if (learned === undefined) learned = learn(r, this);
+    if (learned === undefined) {
+      learned = learn(r, this);
+      if (learned === null) warnKept('receiver');
+    }
     if (learned === null) return false;
     // The same listeners as the first receiver's, or it is not one this module can remake.
     for (let i = 0; i < EVENTS.length; i++) {

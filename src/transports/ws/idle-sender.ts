@@ -53,7 +53,10 @@ function learn(s: Sender, ws: object): Learned | null {
 
 /** Whether this sender of `ws` may be dropped now: idle, and one this module can make again. */
 export function senderDroppable(s: Sender, ws: object): boolean {
-  if (learned === undefined) learned = learn(s, ws);
+  if (learned === undefined) {
+    learned = learn(s, ws);
+    if (learned === null) warnKept('sender');
+  }
   if (learned === null) return false;
   return (
     s._state === 0 &&
@@ -75,4 +78,17 @@ export function remakeSender(ws: object, socket: unknown, extensions: object): S
   s.onerror = l.onerror;
   (s as unknown as Record<symbol, unknown>)[l.kWebSocket] = ws;
   return s;
+}
+
+/**
+ * Said once per process when ws's receiver or sender does not look as this module was written for
+ * (another ws version): they are then kept, which is safe but costs idle memory, and an operator
+ * should know. A process warning rather than the logger: this module is below the doors.
+ */
+export function warnKept(what: 'receiver' | 'sender'): void {
+  process.emitWarning(
+    `ws's ${what} does not look as Herald's idle-memory code expects (another ws version?): ` +
+      `it is kept for every connection (safe, but more memory per idle connection)`,
+    { code: 'HERALD_WS_IDLE_KEPT' },
+  );
 }
