@@ -4,23 +4,16 @@
 // handled exactly as before - text, fragments, pings, an oversized message, a close frame, a FIN -
 // as is the server closing it.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { type WebSocket, WebSocketServer } from 'ws';
 import {
   hasLiveReceiver,
-  IdleWebSocket,
   ownerOf,
-  releaseReceiverSoon,
   setOwner,
   setTicket,
   takeTicket,
 } from '../../src/transports/ws/idle-receiver.js';
-import { clientFrame, parseServerFrames, rawUpgrade, type ServerFrame } from '../helpers/raw.js';
+import { gc, type IdleClient, type IdleEchoServer, startIdleEchoServer } from '../helpers/idle-ws.js';
+import { clientFrame, type ServerFrame } from '../helpers/raw.js';
 import { until } from '../helpers/until.js';
 
 const TEXT = 0x1;
@@ -29,62 +22,18 @@ const CLOSE = 0x8;
 const PING = 0x9;
 const PONG = 0xa;
 
-function gc(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
 describe('IdleWebSocket: the frame parser of a quiet connection', () => {
-  let http: Server;
-  let wss: WebSocketServer;
-  let port = 0;
-  const accepted: IdleWebSocket[] = [];
-  const closes: number[] = [];
+  let srv: IdleEchoServer;
 
   before(async () => {
-    http = createServer();
-    wss = new WebSocketServer({
-      server: http,
-      perMessageDeflate: false,
-      autoPong: false,
-      maxPayload: 1024,
-      WebSocket: IdleWebSocket,
-    });
-    wss.on('connection', (ws: WebSocket) => {
-      accepted.push(ws as IdleWebSocket);
-      ws.on('message', (data: Buffer) => {
-        ws.send(`echo ${data}`);
-        releaseReceiverSoon(ws);
-      });
-      ws.on('ping', (data: Buffer) => {
-        ws.pong(data);
-        releaseReceiverSoon(ws);
-      });
-      ws.on('close', (code: number) => closes.push(code));
-      ws.on('error', () => {}); // the oversized message's error, answered with 1009 by ws
-      releaseReceiverSoon(ws);
-    });
-    http.listen(0, '127.0.0.1');
-    await once(http, 'listening');
-    port = (http.address() as AddressInfo).port;
+    srv = await startIdleEchoServer({ maxPayload: 1024 });
   });
-  after(() => {
-    wss.close();
-    http.close();
-  });
+  after(() => srv.close());
 
-  async function connect(): Promise<{ socket: Socket; server: IdleWebSocket; frames: () => ServerFrame[] }> {
-    const { socket, status, rest } = await rawUpgrade(port, '/');
-    assert.equal(status, 101);
-    let buf = rest;
-    socket.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-    });
-    socket.on('error', () => {});
-    const server = await until(() => accepted.at(-1), { what: 'the server side' });
-    accepted.length = 0;
-    await until(() => !hasLiveReceiver(server), { what: 'the parser of the new connection to go' });
-    return { socket, server, frames: () => parseServerFrames(buf) };
+  async function connect(): Promise<IdleClient> {
+    const c = await srv.connect();
+    await until(() => !hasLiveReceiver(c.server), { what: 'the parser of the new connection to go' });
+    return c;
   }
 
   test('dropped once accepted, made again for a message, dropped again; the old one is garbage', async () => {
@@ -158,22 +107,22 @@ describe('IdleWebSocket: the frame parser of a quiet connection', () => {
     b.socket.write(clientFrame(CLOSE, Buffer.from([0x03, 0xe8])));
     await until(() => b.frames().some((f) => f.opcode === CLOSE), { what: 'the close answer' });
     assert.equal((b.frames().find((f) => f.opcode === CLOSE) as ServerFrame).payload.readUInt16BE(0), 1000);
-    await until(() => closes.includes(1000), { what: "the server's close event" });
+    await until(() => srv.closes.includes(1000), { what: "the server's close event" });
     a.socket.destroy();
     b.socket.destroy();
   });
 
   test('a FIN, and the server closing, work on a connection without a parser', async () => {
-    closes.length = 0;
+    srv.closes.length = 0;
     const a = await connect();
     a.socket.end();
-    await until(() => closes.includes(1006), { what: 'the close after a FIN' });
+    await until(() => srv.closes.includes(1006), { what: 'the close after a FIN' });
 
     const b = await connect();
     b.server.close(4000, 'bye');
     await until(() => b.frames().some((f) => f.opcode === CLOSE), { what: "the server's close frame" });
     b.socket.write(clientFrame(CLOSE, Buffer.from([0x0f, 0xa0])));
-    await until(() => closes.includes(4000), { what: 'the close handshake to finish' });
+    await until(() => srv.closes.includes(4000), { what: 'the close handshake to finish' });
     b.socket.destroy();
   });
 

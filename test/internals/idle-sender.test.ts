@@ -4,16 +4,11 @@
 // and everything ws writes through it - a message, a Blob in order with text, a ping, a pong, a
 // close - reaches the client exactly as before.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { type WebSocket, WebSocketServer } from 'ws';
-import { hasLiveSender, IdleWebSocket, releaseReceiverSoon } from '../../src/transports/ws/idle-receiver.js';
+import { hasLiveSender, releaseReceiverSoon } from '../../src/transports/ws/idle-receiver.js';
 import { senderWritesAtOnce } from '../../src/transports/ws/ws-internals.js';
-import { clientFrame, parseServerFrames, rawUpgrade, type ServerFrame } from '../helpers/raw.js';
+import { gc, type IdleClient, type IdleEchoServer, startIdleEchoServer } from '../helpers/idle-ws.js';
+import { clientFrame, type ServerFrame } from '../helpers/raw.js';
 import { until } from '../helpers/until.js';
 
 const TEXT = 0x1;
@@ -22,61 +17,18 @@ const CLOSE = 0x8;
 const PING = 0x9;
 const PONG = 0xa;
 
-function gc(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
 describe("IdleWebSocket: ws's Sender of a quiet connection", () => {
-  let http: Server;
-  let wss: WebSocketServer;
-  let port = 0;
-  const accepted: IdleWebSocket[] = [];
-  const closes: number[] = [];
+  let srv: IdleEchoServer;
 
   before(async () => {
-    http = createServer();
-    wss = new WebSocketServer({
-      server: http,
-      perMessageDeflate: false,
-      autoPong: false,
-      WebSocket: IdleWebSocket,
-    });
-    wss.on('connection', (ws: WebSocket) => {
-      accepted.push(ws as IdleWebSocket);
-      ws.on('message', (data: Buffer) => {
-        ws.send(`echo ${data}`);
-        releaseReceiverSoon(ws);
-      });
-      ws.on('ping', (data: Buffer) => {
-        ws.pong(data);
-        releaseReceiverSoon(ws);
-      });
-      ws.on('close', (code: number) => closes.push(code));
-      ws.on('error', () => {});
-      releaseReceiverSoon(ws);
-    });
-    http.listen(0, '127.0.0.1');
-    await once(http, 'listening');
-    port = (http.address() as AddressInfo).port;
+    srv = await startIdleEchoServer();
   });
-  after(() => {
-    wss.close();
-    http.close();
-  });
+  after(() => srv.close());
 
-  async function connect(): Promise<{ socket: Socket; server: IdleWebSocket; frames: () => ServerFrame[] }> {
-    const { socket, status, rest } = await rawUpgrade(port, '/');
-    assert.equal(status, 101);
-    let buf = rest;
-    socket.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-    });
-    socket.on('error', () => {});
-    const server = await until(() => accepted.at(-1), { what: 'the server side' });
-    accepted.length = 0;
-    await until(() => !hasLiveSender(server), { what: 'the sender of the new connection to go' });
-    return { socket, server, frames: () => parseServerFrames(buf) };
+  async function connect(): Promise<IdleClient> {
+    const c = await srv.connect();
+    await until(() => !hasLiveSender(c.server), { what: 'the sender of the new connection to go' });
+    return c;
   }
 
   test('dropped once accepted; asking bufferedAmount or whether it writes at once does not make it again', async () => {
@@ -140,14 +92,14 @@ describe("IdleWebSocket: ws's Sender of a quiet connection", () => {
     await until(() => c.frames().length === 2, { what: 'the pong' });
     assert.deepEqual([c.frames()[1].opcode, c.frames()[1].payload.toString()], [PONG, 'cli']);
     await until(() => !hasLiveSender(c.server), { what: 'the sender to go again' });
-    closes.length = 0;
+    srv.closes.length = 0;
     c.server.close(4001, 'bye');
     await until(() => c.frames().some((f) => f.opcode === CLOSE), { what: "the server's close frame" });
     const close = c.frames().find((f) => f.opcode === CLOSE) as ServerFrame;
     assert.equal(close.payload.readUInt16BE(0), 4001);
     assert.equal(close.payload.subarray(2).toString(), 'bye');
     c.socket.write(clientFrame(CLOSE, Buffer.from([0x0f, 0xa1])));
-    await until(() => closes.includes(4001), { what: 'the close handshake to finish' });
+    await until(() => srv.closes.includes(4001), { what: 'the close handshake to finish' });
     c.socket.destroy();
   });
 });
