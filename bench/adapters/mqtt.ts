@@ -1,11 +1,11 @@
 // MQTT at QoS 0 over TCP: subscribers subscribe to the channel as a topic, the publisher is an MQTT
 // client too. `base` is mqtt://127.0.0.1:PORT (Herald's MQTT listener, or mosquitto as the MQTT
-// baseline). Subscribers are raw sockets read by a small PUBLISH parser, as the other doors' readers
+// baseline). Subscribers are raw sockets read by mqtt-packet's parser, as the other doors' readers
 // are raw: mqtt.js's client costs the load side half again as much per message as a `ws` client,
 // and the load side's time is in every latency figure. The publisher (one connection) is mqtt.js.
 import { createConnection, type Socket } from 'node:net';
 import { MqttClient } from 'mqtt';
-import mqttPacket from 'mqtt-packet';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import type {
   Connection,
   ConnectOptions,
@@ -72,51 +72,25 @@ function rawSubscriber(opts: SubscribeOptions): Promise<Connection> {
   // Keep-alive 60 s: one PINGREQ every 30 s keeps a long run's subscriber connected.
   const ping = setInterval(() => socket.write(PINGREQ), 30_000).unref();
   return new Promise((resolve, reject) => {
-    let pending: Buffer | undefined;
     let subscribed = false;
-    socket.on('data', (chunk: Buffer) => {
-      const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-      let at = 0;
-      for (;;) {
-        if (buf.length - at < 2) break;
-        // Remaining length: a varint of up to 4 bytes after the first.
-        let len = 0;
-        let mul = 1;
-        let i = at + 1;
-        let done = false;
-        for (; i < buf.length && i < at + 5; i++) {
-          len += (buf[i] & 0x7f) * mul;
-          mul *= 128;
-          if ((buf[i] & 0x80) === 0) {
-            done = true;
-            break;
-          }
-        }
-        if (!done) break;
-        const body = i + 1;
-        if (buf.length < body + len) break;
-        const type = buf[at] >> 4;
-        if (type === 3) {
-          const qos = (buf[at] >> 1) & 3;
-          const topicLen = buf.readUInt16BE(body);
-          const from = body + 2 + topicLen + (qos > 0 ? 2 : 0);
-          opts.onPayload(buf.toString('latin1', from, body + len));
-        } else if (type === 2) {
-          socket.write(
-            mqttPacket.generate({
-              cmd: 'subscribe',
-              messageId: 1,
-              subscriptions: [{ topic: opts.channel, qos: 0 }],
-            }),
-          );
-        } else if (type === 9 && !subscribed) {
-          subscribed = true;
-          resolve({ close: () => socket.destroy() });
-        }
-        at = body + len;
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on('packet', (packet: Packet) => {
+      if (packet.cmd === 'publish') opts.onPayload((packet.payload as Buffer).toString('latin1'));
+      else if (packet.cmd === 'connack')
+        socket.write(
+          mqttPacket.generate({
+            cmd: 'subscribe',
+            messageId: 1,
+            subscriptions: [{ topic: opts.channel, qos: 0 }],
+          }),
+        );
+      else if (packet.cmd === 'suback' && !subscribed) {
+        subscribed = true;
+        resolve({ close: () => socket.destroy() });
       }
-      pending = at < buf.length ? buf.subarray(at) : undefined;
     });
+    parser.on('error', (err: Error) => socket.destroy(err));
+    socket.on('data', (chunk: Buffer) => parser.parse(chunk));
     socket.once('error', (err) => reject(err));
     socket.once('close', () => {
       clearInterval(ping);

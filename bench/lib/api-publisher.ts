@@ -9,6 +9,7 @@
 // server's latency.
 import { connect, type Socket } from 'node:net';
 import type { ConnectOptions, PublisherConnection } from '../adapters/types.js';
+import { takeResponse } from './http-response.js';
 
 const SOCKETS = 8;
 const MAX_QUEUED = 100_000;
@@ -30,6 +31,8 @@ export async function apiPublisher(opts: ConnectOptions): Promise<PublisherConne
   const idle: Lane[] = [];
   const lanes = new Set<Lane>();
   let closed = false;
+  /** Requests already sent a second time (at most once each; answered ones leave the set). */
+  const resent = new Set<string>();
 
   const send = (lane: Lane, body: string) => {
     lane.inFlight = body;
@@ -68,19 +71,20 @@ export async function apiPublisher(opts: ConnectOptions): Promise<PublisherConne
       lanes.delete(lane);
       const at = idle.indexOf(lane);
       if (at >= 0) idle.splice(at, 1);
-      const lost = lane.inFlight ?? (lane.connected ? undefined : first);
-      // Unanswered: sent again on another socket (a server closes a keep-alive socket between
-      // requests, so it was not handled).
-      if (!closed && lost !== undefined) dispatch(lost);
+      // Unanswered on a socket that was open: sent again once on another (a server closes a
+      // keep-alive socket between requests, so it was not handled). A socket that never
+      // connected (the server is gone) drops its request: no reconnect loop.
+      const lost = lane.inFlight;
+      if (closed || lost === undefined || resent.has(lost)) return;
+      resent.add(lost);
+      dispatch(lost);
     });
     socket.on('data', (chunk: Buffer) => {
       lane.buf = lane.buf.length === 0 ? chunk : Buffer.concat([lane.buf, chunk]);
-      const headEnd = lane.buf.indexOf('\r\n\r\n');
-      if (headEnd < 0) return;
-      const m = /\r\ncontent-length:\s*(\d+)/i.exec(lane.buf.toString('latin1', 0, headEnd));
-      const total = headEnd + 4 + (m ? Number(m[1]) : 0);
-      if (lane.buf.length < total) return;
-      lane.buf = lane.buf.subarray(total);
+      const res = takeResponse(lane.buf);
+      if (res === undefined) return;
+      lane.buf = res.rest;
+      if (lane.inFlight !== undefined) resent.delete(lane.inFlight);
       lane.inFlight = undefined;
       free(lane);
     });

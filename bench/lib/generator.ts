@@ -98,3 +98,52 @@ export class Generator {
 export function shares(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 }
+
+/** Subscribers of one door spread over load processes, and a publisher in a process of its own. */
+export interface DoorLoad {
+  subs: LoadProcess[];
+  pub: LoadProcess;
+  connected: number;
+  firstError?: string;
+}
+
+/**
+ * Connects `subscribers` clients of `adapter` to `server` (at most CONNECTIONS_PER_WORKER per load
+ * process) and one publisher; fails when no subscriber got in. `spread`: subscriber k takes its own
+ * channel `chat-<k>` (many channels).
+ */
+export async function connectDoor(
+  gen: Generator,
+  server: { base: string; mqttBase?: string; publishBase?: string },
+  adapter: string,
+  subscribers: number,
+  spread = false,
+): Promise<DoorLoad> {
+  const subs = await gen.spawn(Math.ceil(subscribers / CONNECTIONS_PER_WORKER));
+  const [pub] = await gen.spawn(1);
+  const counts = shares(subscribers, subs.length);
+  const base = adapter === 'mqtt' ? (server.mqttBase ?? server.base) : server.base;
+  const opened = await Promise.all(
+    subs.map((p, i) =>
+      p.call<{ opened: number; failed: number; firstError?: string }>(
+        {
+          op: 'subscribe',
+          adapter,
+          base,
+          channel: 'chat',
+          count: counts[i],
+          concurrency: 50,
+          first: counts.slice(0, i).reduce((a, b) => a + b, 0),
+          spread,
+        },
+        120_000,
+      ),
+    ),
+  );
+  const connected = opened.reduce((s, o) => s + o.opened, 0);
+  const firstError = opened.find((o) => o.firstError)?.firstError;
+  if (connected === 0) throw new Error(`no subscriber connected (${firstError})`);
+  const pubBase = adapter === 'mqtt' ? base : (server.publishBase ?? server.base);
+  await pub.call({ op: 'publisher', adapter, base: pubBase, channel: 'chat' });
+  return { subs, pub, connected, firstError };
+}

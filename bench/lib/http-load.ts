@@ -3,6 +3,7 @@
 // line, content-length, body skipped) so the load side costs little next to the server.
 import { connect, type Socket } from 'node:net';
 import { Histogram } from './hist.js';
+import { takeResponse } from './http-response.js';
 
 export interface HttpRunOptions {
   base: string;
@@ -57,14 +58,10 @@ export async function httpRun(opts: HttpRunOptions): Promise<HttpRunResult> {
       socket.once('error', reject);
       socket.on('data', (chunk: Buffer) => {
         buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-        const headEnd = buf.indexOf('\r\n\r\n');
-        if (headEnd < 0) return;
-        const head = buf.toString('latin1', 0, headEnd);
-        const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-        const total = headEnd + 4 + (m ? Number(m[1]) : 0);
-        if (buf.length < total) return;
-        buf = buf.subarray(total);
-        if (!head.startsWith('HTTP/1.1 200')) errors++;
+        const res = takeResponse(buf);
+        if (res === undefined) return;
+        buf = res.rest;
+        if (res.status !== 200) errors++;
         requests++;
         hist.add(performance.now() - sentAt);
         if (running) send();

@@ -3,7 +3,7 @@
 // 95 % arrive; the last passing rate is the maximum sustainable one. A fixed 25,000 deliveries/s step
 // gives the latency figures.
 
-import { CONNECTIONS_PER_WORKER, Generator, type LoadProcess, shares } from '../lib/generator.js';
+import { connectDoor, Generator, type LoadProcess } from '../lib/generator.js';
 import { Histogram } from '../lib/hist.js';
 import { CpuMeter } from '../lib/proc.js';
 import { type ServerKind, sleep } from '../lib/servers.js';
@@ -35,33 +35,7 @@ export async function fanout(
   const server = await start(kind);
   const gen = new Generator(ctx.generatorCore);
   try {
-    const subs = await gen.spawn(Math.ceil(subscribers / CONNECTIONS_PER_WORKER));
-    const [pub] = await gen.spawn(1);
-    const counts = shares(subscribers, subs.length);
-    const base = adapter === 'mqtt' ? (server.mqttBase ?? server.base) : server.base;
-    const opened = await Promise.all(
-      subs.map((p, i) =>
-        p.call<{ opened: number; failed: number; firstError?: string }>(
-          {
-            op: 'subscribe',
-            adapter,
-            base,
-            channel: 'chat',
-            count: counts[i],
-            concurrency: 50,
-            first: counts.slice(0, i).reduce((a, b) => a + b, 0),
-            spread,
-          },
-          120_000,
-        ),
-      ),
-    );
-    const connected = opened.reduce((s, o) => s + o.opened, 0);
-    const firstError = opened.find((o) => o.firstError)?.firstError;
-    if (connected === 0) throw new Error(`no subscriber connected (${firstError})`);
-    const pubBase =
-      adapter === 'mqtt' ? base : server.publishBase !== undefined ? server.publishBase : server.base;
-    await pub.call({ op: 'publisher', adapter, base: pubBase, channel: 'chat' });
+    const { subs, pub, connected, firstError } = await connectDoor(gen, server, adapter, subscribers, spread);
     await sleep(300);
     if (connected < subscribers) ctx.log(`  only ${connected}/${subscribers} subscribed (${firstError})`);
 

@@ -5,7 +5,7 @@
 // histogram is the sum of its own slices. The fan-out scenario's 25k/s step, one slice at a time,
 // gives one run's noise; this row is the one the latency target is read from.
 
-import { CONNECTIONS_PER_WORKER, Generator, type LoadProcess, shares } from '../lib/generator.js';
+import { connectDoor, Generator, type LoadProcess } from '../lib/generator.js';
 import { Histogram } from '../lib/hist.js';
 import { CpuMeter } from '../lib/proc.js';
 import { type RunningServer, type ServerKind, sleep } from '../lib/servers.js';
@@ -112,23 +112,7 @@ async function openLane(
   adapter: string,
   subscribers: number,
 ): Promise<Lane> {
-  const subs = await gen.spawn(Math.ceil(subscribers / CONNECTIONS_PER_WORKER));
-  const [pub] = await gen.spawn(1);
-  const counts = shares(subscribers, subs.length);
-  const base = adapter === 'mqtt' ? (server.mqttBase ?? server.base) : server.base;
-  const opened = await Promise.all(
-    subs.map((p, i) =>
-      p.call<{ opened: number; failed: number; firstError?: string }>(
-        { op: 'subscribe', adapter, base, channel: 'chat', count: counts[i], concurrency: 50 },
-        120_000,
-      ),
-    ),
-  );
-  const connected = opened.reduce((s, o) => s + o.opened, 0);
-  if (connected === 0)
-    throw new Error(`no subscriber connected (${opened.find((o) => o.firstError)?.firstError})`);
-  const pubBase = adapter === 'mqtt' ? base : (server.publishBase ?? server.base);
-  await pub.call({ op: 'publisher', adapter, base: pubBase, channel: 'chat' });
+  const { subs, pub, connected } = await connectDoor(gen, server, adapter, subscribers);
   await sleep(300);
   return {
     server,
