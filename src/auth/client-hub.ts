@@ -43,18 +43,11 @@ export class ClientHub {
     return this.hub.unsubscribe(channel, subscriber);
   }
 
+  /**
+   * The hub's publish after the policy's check, settled at once where the engine allows (see
+   * Hub.publishEager): the publication or a promise of it; refusals are thrown.
+   */
   publish(
-    identity: Identity,
-    channel: string,
-    req: PublishRequest,
-    ctx?: AccessContext,
-  ): Promise<Publication> {
-    this.check(identity, 'publish', channel, ctx);
-    return this.hub.publish(channel, req);
-  }
-
-  /** publish(), settled at once where the engine allows (see Hub.publishEager); refusals are thrown. */
-  publishEager(
     identity: Identity,
     channel: string,
     req: PublishRequest,

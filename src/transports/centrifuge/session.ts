@@ -188,7 +188,7 @@ export class ClientSession extends SubscribingSession {
     req.info = this.info;
     // With the memory engine the publication is made (and delivered) before this returns, and the
     // reply follows with no promise in between; a refusal is thrown and answered as before.
-    const done = this.ctx.clients.publishEager(
+    const done = this.ctx.clients.publish(
       this.identity,
       channel,
       req,
